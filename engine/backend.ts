@@ -1,0 +1,104 @@
+/**
+ * The primitive operations a backend implements. Everything else (autograd,
+ * broadcasting rules, softmax, batch norm, losses…) is composed from these in
+ * TypeScript, so the WGSL surface stays small (tinygrad's idea).
+ *
+ * All storages hold float32 values (the CPU reference keeps float64) laid out
+ * row-major and contiguous; strided views are materialised with `gather`.
+ */
+
+export interface Storage {
+  /** Number of elements. */
+  readonly size: number;
+}
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'sign' | 'step' | 'recip';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax';
+
+/** Reads `shape` elements from `offset + Σ index[d]·strides[d]`. */
+export interface StridedView {
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+export interface MatmulGeometry {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** A is stored [k, m] (per batch) instead of [m, k]. */
+  transA: boolean;
+  /** B is stored [n, k] (per batch) instead of [k, n]. */
+  transB: boolean;
+  /** Element stride between batches of A and B (0 broadcasts one matrix over the batch). */
+  aBatchStride: number;
+  bBatchStride: number;
+}
+
+/** NCHW convolution geometry; weights are [oc, c, kh, kw], output [n, oc, oh, ow]. */
+export interface Conv2dGeometry {
+  n: number; c: number; h: number; w: number;
+  oc: number; kh: number; kw: number;
+  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+  oh: number; ow: number;
+}
+
+/** NCHW pooling geometry; output [n, c, oh, ow]. */
+export interface Pool2dGeometry {
+  n: number; c: number; h: number; w: number;
+  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+  oh: number; ow: number;
+}
+
+export interface MemoryStats {
+  /** Bytes of device memory held by the backend (in use plus pooled for reuse). */
+  allocatedBytes: number;
+  /** Bytes held by live storages. */
+  inUseBytes: number;
+  /** Number of live storages. */
+  storages: number;
+}
+
+export interface Backend {
+  readonly name: 'cpu' | 'webgpu';
+
+  upload(data: ArrayLike<number>): Storage;
+  fill(size: number, value: number): Storage;
+  /** Reads back every element. */
+  read(s: Storage): Promise<Float32Array | Float64Array>;
+  /** Returns the storage to the backend; it must not be used afterwards. */
+  release(s: Storage): void;
+
+  unary(op: UnaryOp, x: Storage): Storage;
+  /** out[i] = op(a[view_a(i)], b[view_b(i)]) over `outShape`. */
+  binary(op: BinaryOp, a: Storage, aView: StridedView, b: Storage, bView: StridedView, outShape: readonly number[]): Storage;
+  /** out[i] = cond[i] != 0 ? a[i] : b[i], each read through its view over `outShape`. */
+  where(cond: Storage, cView: StridedView, a: Storage, aView: StridedView, b: Storage, bView: StridedView, outShape: readonly number[]): Storage;
+  /** Contiguous copy of a strided view of `src` with shape `shape`. */
+  gather(src: Storage, view: StridedView, shape: readonly number[]): Storage;
+  /** Writes contiguous `src` (shape `shape`) into `dst` through `dstView`, in place. */
+  scatter(dst: Storage, dstView: StridedView, src: Storage, shape: readonly number[]): void;
+  /** Reduces each contiguous run of `inner` elements: input [outer, inner] → [outer]. argmax yields indices. */
+  reduce(op: ReduceOp, x: Storage, outer: number, inner: number): Storage;
+
+  /** Batched matmul: out[batch, m, n]. */
+  matmul(a: Storage, b: Storage, g: MatmulGeometry): Storage;
+
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage;
+  conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage;
+  conv2dGradWeight(x: Storage, gy: Storage, g: Conv2dGeometry): Storage;
+
+  /** Max pooling; `argmax` holds, per output, the flat index (ih·w + iw) of the chosen input within its plane. */
+  maxPool2d(x: Storage, g: Pool2dGeometry): { out: Storage; argmax: Storage };
+  maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage;
+  avgPool2d(x: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;
+  avgPool2dGrad(gy: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;
+
+  /** Submits recorded work (no-op on the CPU). */
+  flush(): void;
+  /** Resolves when all submitted work has finished. */
+  sync(): Promise<void>;
+  memoryStats(): MemoryStats;
+  destroy(): void;
+}

@@ -1,0 +1,24 @@
+/** The engine's public surface. */
+import './methods.js';
+
+export { Tensor, noGrad, isGradEnabled } from './tensor.js';
+export { tidy, keep } from './scope.js';
+export { init, shutdown, getBackend, setBackend, memoryStats, flush, sync } from './registry.js';
+export type { BackendName, DeviceDescription, InitOptions } from './registry.js';
+export type { Backend, MemoryStats } from './backend.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation.js';
+export type { TensorOptions, RandomOptions } from './ops/creation.js';
+export {
+  neg, exp, log, sqrt, abs, relu, sigmoid, tanh, sign, reciprocal,
+  add, sub, mul, div, pow, maximum, minimum, compare, eq, ne, lt, le, gt, ge, where,
+} from './ops/elementwise.js';
+export { sum, mean, max, min, argmax, sumToShape } from './ops/reduce.js';
+export { reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, slice, narrow, concat } from './ops/shape.js';
+export { matmul, linear } from './ops/matmul.js';
+export { conv2d } from './ops/conv.js';
+export type { Conv2dOptions } from './ops/conv.js';
+export { maxPool2d, avgPool2d } from './ops/pool.js';
+export { softmax, logSoftmax, crossEntropy } from './ops/softmax.js';
+export { batchNorm } from './ops/batchnorm.js';
+export { dropout } from './ops/dropout.js';

@@ -1,0 +1,56 @@
+/** 2-D convolution (NCHW, weights [oc, c, kh, kw]) with stride, padding and dilation. */
+import type { Conv2dGeometry } from '../backend.js';
+import { fmtShape } from '../shape.js';
+import { commonBackend, makeResult, type Tensor } from '../tensor.js';
+import { sum } from './reduce.js';
+
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+}
+
+export function pair(op: string, name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= min)) throw new Error(`${op}: ${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+/** PyTorch's output size: floor((in + 2p − d(k−1) − 1)/s) + 1. */
+export function outSize(input: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((input + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+export function conv2dGeometry(x: Tensor, weight: Tensor, o: Conv2dOptions): Conv2dGeometry {
+  if (x.rank !== 4) throw new Error(`conv2d: input must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
+  if (weight.rank !== 4) throw new Error(`conv2d: weight must be 4-D [OC, C, KH, KW], got ${fmtShape(weight.shape)}`);
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [oc, wc, kh, kw] = weight.shape as [number, number, number, number];
+  if (wc !== c) throw new Error(`conv2d: input has ${c} channels but weight ${fmtShape(weight.shape)} expects ${wc}`);
+  const [sh, sw] = pair('conv2d', 'stride', o.stride ?? 1, 1);
+  const [ph, pw] = pair('conv2d', 'padding', o.padding ?? 0, 0);
+  const [dh, dw] = pair('conv2d', 'dilation', o.dilation ?? 1, 1);
+  const oh = outSize(h, kh, sh, ph, dh), ow = outSize(w, kw, sw, pw, dw);
+  if (oh < 1 || ow < 1) {
+    throw new Error(`conv2d: kernel ${kh}x${kw} (dilation ${dh}x${dw}) is larger than the padded input ${h + 2 * ph}x${w + 2 * pw} of ${fmtShape(x.shape)}`);
+  }
+  return { n, c, h, w, oc, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow };
+}
+
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const backend = commonBackend('conv2d', inputs);
+  const g = conv2dGeometry(x, weight, options);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.oc)) throw new Error(`conv2d: bias ${fmtShape(bias.shape)} must be [${g.oc}]`);
+  const storage = backend.conv2d(x.storageFor('conv2d'), weight.storageFor('conv2d'), bias ? bias.storageFor('conv2d') : null, g);
+  return makeResult('conv2d', backend, storage, [g.n, g.oc, g.oh, g.ow], inputs, (gy) => {
+    const gs = gy.storageFor('conv2d backward');
+    return [
+      x.requiresGrad ? makeResult('conv2d grad', backend, backend.conv2dGradInput(gs, weight.storageFor('conv2d backward'), g), x.shape, []) : null,
+      weight.requiresGrad ? makeResult('conv2d grad', backend, backend.conv2dGradWeight(x.storageFor('conv2d backward'), gs, g), weight.shape, []) : null,
+      bias?.requiresGrad ? sum(gy, [0, 2, 3]) : null,
+    ];
+  });
+}

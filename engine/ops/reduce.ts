@@ -1,0 +1,102 @@
+/**
+ * Reductions over axes. Reduced axes are moved last (one gather, skipped when they
+ * already are), so the backend only reduces contiguous rows.
+ */
+import type { ReduceOp } from '../backend.js';
+import { contiguousStrides, fmtShape, normAxes, normAxis } from '../shape.js';
+import { commonBackend, makeResult, recordGrad, type Tensor } from '../tensor.js';
+import { div, eq, mul } from './elementwise.js';
+import { expand, reshape } from './shape.js';
+
+export type Axes = number | readonly number[];
+
+interface Plan {
+  axes: number[];
+  outer: number;
+  inner: number;
+  keptShape: number[];
+  outShape: number[];
+}
+
+function plan(op: string, x: Tensor, axes: Axes | undefined, keepDim: boolean): Plan {
+  const ax = normAxes(op, axes, x.rank);
+  const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const inner = ax.reduce((p, a) => p * x.shape[a]!, 1);
+  const outer = inner === 0 ? keptShape.reduce((p, d) => p * d, 1) : x.size / inner;
+  return { axes: ax, outer, inner, keptShape, outShape: keepDim ? keptShape : x.shape.filter((_, i) => !ax.includes(i)) };
+}
+
+/** Runs a backend row reduction over the planned axes. */
+function reduceRaw(op: ReduceOp, name: string, x: Tensor, p: Plan): Tensor {
+  const backend = commonBackend(name, [x]);
+  const trailing = p.axes.every((a, i) => a === x.rank - p.axes.length + i);
+  let src = x.storageFor(name);
+  let temp = null;
+  if (!trailing) {
+    const order = [...x.shape.keys()].filter((i) => !p.axes.includes(i)).concat(p.axes);
+    const strides = contiguousStrides(x.shape);
+    temp = backend.gather(src, { offset: 0, strides: order.map((a) => strides[a]!) }, order.map((a) => x.shape[a]!));
+    src = temp;
+  }
+  const out = p.inner === 0 ? backend.fill(p.outer, op === 'sum' ? 0 : NaN) : backend.reduce(op, src, p.outer, p.inner);
+  if (temp) backend.release(temp);
+  return makeResult(name, backend, out, p.outShape, []);
+}
+
+export function sum(x: Tensor, axes?: Axes, keepDim = false): Tensor {
+  const p = plan('sum', x, axes, keepDim);
+  const y = reduceRaw('sum', 'sum', x, p);
+  return attach(y, 'sum', x, (g) => expand(reshape(g, p.keptShape), x.shape));
+}
+
+export function mean(x: Tensor, axes?: Axes, keepDim = false): Tensor {
+  const p = plan('mean', x, axes, keepDim);
+  if (p.inner === 0) throw new Error(`mean: cannot average over an empty dimension of ${fmtShape(x.shape)}`);
+  return div(sum(x, axes, keepDim), p.inner);
+}
+
+/** Largest value over `axes`; the gradient is shared evenly among tied maxima. */
+export function max(x: Tensor, axes?: Axes, keepDim = false): Tensor {
+  return extreme('max', x, axes, keepDim);
+}
+
+export function min(x: Tensor, axes?: Axes, keepDim = false): Tensor {
+  return extreme('min', x, axes, keepDim);
+}
+
+function extreme(op: 'max' | 'min', x: Tensor, axes: Axes | undefined, keepDim: boolean): Tensor {
+  const p = plan(op, x, axes, keepDim);
+  if (p.inner === 0) throw new Error(`${op}: cannot reduce over an empty dimension of ${fmtShape(x.shape)}`);
+  const y = reduceRaw(op, op, x, p);
+  return attach(y, op, x, (g) => {
+    const hit = eq(x, reshape(y, p.keptShape));
+    const count = sum(hit, p.axes, true);
+    return mul(div(hit, count), reshape(g, p.keptShape));
+  });
+}
+
+/** Index of the largest value along `axis` (first one on ties); not differentiable. */
+export function argmax(x: Tensor, axis?: number, keepDim = false): Tensor {
+  // Without an axis the index is into the flattened tensor (as torch.argmax).
+  if (axis === undefined) return argmax(reshape(x, [-1]), 0);
+  const a = normAxis('argmax', axis, x.rank);
+  const p = plan('argmax', x, a, keepDim);
+  if (p.inner === 0) throw new Error(`argmax: cannot reduce over an empty dimension of ${fmtShape(x.shape)}`);
+  return reduceRaw('argmax', 'argmax', x, p);
+}
+
+function attach(y: Tensor, op: string, x: Tensor, grad: (g: Tensor) => Tensor): Tensor {
+  return recordGrad(y, op, [x], (g) => [grad(g)]);
+}
+
+/**
+ * Sums a broadcast gradient back to `shape` (the inverse of broadcasting). Always
+ * returns a fresh tensor.
+ */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  if (axes.length === 0) return g.shareAs(shape);
+  return reshape(sum(g, axes, true), shape);
+}

@@ -1,0 +1,114 @@
+/** The WebGPU backend: implements the primitives by launching the kernels in `kernels/`. */
+import type {
+  Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, Storage, StridedView, UnaryOp,
+} from '../backend.js';
+import * as elementwise from '../../kernels/elementwise.js';
+import * as copy from '../../kernels/copy.js';
+import * as reduction from '../../kernels/reduce.js';
+import * as mm from '../../kernels/matmul.js';
+import * as conv from '../../kernels/conv2d.js';
+import * as pool from '../../kernels/pool2d.js';
+import { GpuRuntime, GpuStorage } from './runtime.js';
+import type { GpuContext } from './device.js';
+
+function gs(s: Storage): GpuStorage {
+  if (!(s instanceof GpuStorage)) throw new Error('webgpu backend: storage belongs to another backend');
+  return s;
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly rt: GpuRuntime;
+
+  constructor(readonly ctx: GpuContext) {
+    this.rt = new GpuRuntime(ctx);
+  }
+
+  upload(data: ArrayLike<number>): Storage {
+    return this.rt.upload(data);
+  }
+
+  fill(size: number, value: number): Storage {
+    return this.rt.upload(new Float32Array(size).fill(value));
+  }
+
+  read(s: Storage): Promise<Float32Array> {
+    return this.rt.read(gs(s));
+  }
+
+  release(s: Storage): void {
+    this.rt.release(gs(s));
+  }
+
+  unary(op: UnaryOp, x: Storage): Storage {
+    return elementwise.unary(this.rt, op, gs(x));
+  }
+
+  binary(op: BinaryOp, a: Storage, av: StridedView, b: Storage, bv: StridedView, shape: readonly number[]): Storage {
+    return elementwise.binary(this.rt, op, gs(a), av, gs(b), bv, shape);
+  }
+
+  where(c: Storage, cv: StridedView, a: Storage, av: StridedView, b: Storage, bv: StridedView, shape: readonly number[]): Storage {
+    return elementwise.where(this.rt, gs(c), cv, gs(a), av, gs(b), bv, shape);
+  }
+
+  gather(src: Storage, view: StridedView, shape: readonly number[]): Storage {
+    return copy.gather(this.rt, gs(src), view, shape);
+  }
+
+  scatter(dst: Storage, view: StridedView, src: Storage, shape: readonly number[]): void {
+    copy.scatter(this.rt, gs(dst), view, gs(src), shape);
+  }
+
+  reduce(op: ReduceOp, x: Storage, outer: number, inner: number): Storage {
+    return reduction.reduce(this.rt, op, gs(x), outer, inner);
+  }
+
+  matmul(a: Storage, b: Storage, g: MatmulGeometry): Storage {
+    return mm.matmul(this.rt, gs(a), gs(b), g);
+  }
+
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage {
+    return conv.conv2dForward(this.rt, gs(x), gs(w), bias ? gs(bias) : null, g);
+  }
+
+  conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage {
+    return conv.conv2dGradInput(this.rt, gs(gy), gs(w), g);
+  }
+
+  conv2dGradWeight(x: Storage, gy: Storage, g: Conv2dGeometry): Storage {
+    return conv.conv2dGradWeight(this.rt, gs(x), gs(gy), g);
+  }
+
+  maxPool2d(x: Storage, g: Pool2dGeometry): { out: Storage; argmax: Storage } {
+    return pool.maxPool2d(this.rt, gs(x), g);
+  }
+
+  maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage {
+    return pool.maxPool2dGrad(this.rt, gs(gy), gs(argmax), g);
+  }
+
+  avgPool2d(x: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage {
+    return pool.avgPool2d(this.rt, gs(x), g, countIncludePad);
+  }
+
+  avgPool2dGrad(gy: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage {
+    return pool.avgPool2dGrad(this.rt, gs(gy), g, countIncludePad);
+  }
+
+  flush(): void {
+    this.rt.flush();
+  }
+
+  sync(): Promise<void> {
+    return this.rt.sync();
+  }
+
+  memoryStats(): MemoryStats {
+    return this.rt.memoryStats();
+  }
+
+  destroy(): void {
+    this.rt.destroy();
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The WebGPU runtime: storages, the shared command encoder/compute pass, the
+ * pipeline cache, lazy submission and error surfacing.
+ *
+ * Ops record dispatches into one compute pass; the queue is submitted when data is
+ * read back, when `dispatchBudget` dispatches have been recorded, or on `flush()`.
+ * Each batch of work is wrapped in validation and out-of-memory error scopes; their
+ * results are awaited on readback and `sync()`, and the first error is thrown there
+ * (Dawn otherwise fails silently and leaves stale data in the output).
+ */
+import type { MemoryStats, Storage } from '../backend.js';
+import { type Program, programSource } from '../../kernels/program.js';
+import { BufferPool } from './buffer-pool.js';
+import type { GpuContext } from './device.js';
+
+export class GpuStorage implements Storage {
+  released = false;
+  constructor(readonly buffer: GPUBuffer, readonly size: number) {}
+}
+
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
+const MAX_WORKGROUPS = 65535;
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  /** Dispatches recorded before an automatic submit. */
+  dispatchBudget = 256;
+
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private recorded = 0;
+  private scopeOpen = false;
+  private pendingErrors: Array<Promise<GPUError | null>> = [];
+  private asyncError: Error | null = null;
+  private liveBytes = 0;
+  private liveCount = 0;
+  private destroyed = false;
+  /** Program keys recorded in the current batch, for error messages. */
+  private batchKeys = new Set<string>();
+
+  constructor(readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    this.pool = new BufferPool(this.device);
+    this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.asyncError ??= new Error(`webgpu: ${ev.error.message}`);
+    };
+    void this.device.lost.then((info) => {
+      if (!this.destroyed) this.asyncError ??= new Error(`webgpu: device lost (${info.reason}): ${info.message}`);
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new Error('webgpu: the device has been shut down; call init() again');
+    if (this.asyncError) throw this.asyncError;
+  }
+
+  /** Opens the error scopes that cover everything up to the next submit. */
+  private openScope(): void {
+    if (this.scopeOpen) return;
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.scopeOpen = true;
+  }
+
+  alloc(size: number): GpuStorage {
+    this.checkAlive();
+    // WebGPU forbids binding empty buffers; keep a minimum of one vec4.
+    const bytes = Math.max(16, Math.ceil((size * 4) / 16) * 16);
+    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    if (bytes > max) {
+      throw new Error(`webgpu: a tensor of ${size} elements needs ${bytes} bytes, more than this adapter allows in one buffer (${max} bytes)`);
+    }
+    this.openScope();
+    const s = new GpuStorage(this.pool.acquire(bytes, STORAGE_USAGE), size);
+    this.liveBytes += bytes;
+    this.liveCount++;
+    return s;
+  }
+
+  upload(data: ArrayLike<number>): GpuStorage {
+    const s = this.alloc(data.length);
+    if (data.length > 0) {
+      const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+      this.device.queue.writeBuffer(s.buffer, 0, f32.buffer, f32.byteOffset, f32.byteLength);
+    }
+    return s;
+  }
+
+  release(s: GpuStorage): void {
+    if (s.released) return;
+    s.released = true;
+    this.liveBytes -= s.buffer.size;
+    this.liveCount--;
+    this.pool.release(s.buffer);
+  }
+
+  private pipeline(p: Program): GPUComputePipeline {
+    let pipe = this.pipelines.get(p.key);
+    if (!pipe) {
+      this.openScope();
+      const module = this.device.createShaderModule({ code: programSource(p), label: p.key });
+      pipe = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: p.key });
+      this.pipelines.set(p.key, pipe);
+    }
+    return pipe;
+  }
+
+  /**
+   * Records one dispatch. `workgroups` is either [x, y, z] or a total count of
+   * 1-D workgroups, which is split over x and y to respect the per-dimension cap
+   * (kernels recover the linear index with `linearIndex`).
+   */
+  run(p: Program, inputs: readonly GpuStorage[], outputs: readonly GpuStorage[], params: ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
+    this.checkAlive();
+    for (const s of [...inputs, ...outputs]) {
+      if (s.released) throw new Error(`webgpu: ${p.key} was given a storage that has already been released`);
+    }
+    const grid = typeof workgroups === 'number' ? splitGrid(workgroups) : workgroups;
+    if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
+    const pipe = this.pipeline(p);
+    const words = Uint32Array.from(params.length ? params : [0]);
+    const paramBuf = this.pool.acquire(Math.ceil(words.byteLength / 64) * 64, STORAGE_USAGE);
+    this.device.queue.writeBuffer(paramBuf, 0, words);
+    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((s, binding) => ({ binding, resource: { buffer: s.buffer } }));
+    entries.push({ binding: entries.length, resource: { buffer: paramBuf } });
+    const bindGroup = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(pipe);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.pool.release(paramBuf);
+    this.batchKeys.add(p.key);
+    if (++this.recorded >= this.dispatchBudget) this.flush();
+  }
+
+  private endPass(): GPUCommandEncoder {
+    this.openScope();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  /** Submits everything recorded so far and closes the batch's error scopes. */
+  flush(): void {
+    if (this.destroyed) return;
+    if (this.encoder || this.pass) {
+      const enc = this.endPass();
+      this.device.queue.submit([enc.finish()]);
+      this.encoder = null;
+    }
+    this.recorded = 0;
+    this.pool.afterSubmit();
+    if (this.scopeOpen) {
+      const keys = [...this.batchKeys].join(', ');
+      const tag = (e: GPUError | null) => (e ? Object.assign(e, { batchKeys: keys }) : null);
+      this.pendingErrors.push(this.device.popErrorScope().then(tag), this.device.popErrorScope().then(tag));
+      this.scopeOpen = false;
+      this.batchKeys.clear();
+    }
+  }
+
+  /** Throws the first error reported for work submitted so far. */
+  async checkErrors(): Promise<void> {
+    const pending = this.pendingErrors;
+    this.pendingErrors = [];
+    const errors = await Promise.all(pending);
+    const first = errors.find((e) => e) as (GPUError & { batchKeys?: string }) | undefined;
+    if (first) {
+      const kind = first.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'validation error';
+      this.asyncError ??= new Error(`webgpu ${kind}: ${first.message}${first.batchKeys ? ` (kernels in batch: ${first.batchKeys})` : ''}`);
+    }
+    if (this.asyncError) throw this.asyncError;
+  }
+
+  async read(s: GpuStorage): Promise<Float32Array> {
+    this.checkAlive();
+    if (s.released) throw new Error('webgpu: read of a released storage');
+    const bytes = s.buffer.size;
+    const staging = this.pool.acquire(bytes, READBACK_USAGE);
+    this.endPass().copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
+    this.flush();
+    await this.checkErrors();
+    await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+    const out = new Float32Array(staging.getMappedRange().slice(0, s.size * 4));
+    staging.unmap();
+    this.pool.release(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  memoryStats(): MemoryStats {
+    return { allocatedBytes: this.pool.allocatedBytes, inUseBytes: this.liveBytes, storages: this.liveCount };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.destroyed = true;
+    this.pool.trim();
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+}
+
+function splitGrid(total: number): [number, number, number] {
+  if (total <= MAX_WORKGROUPS) return [total, 1, 1];
+  const y = Math.ceil(total / MAX_WORKGROUPS);
+  return [Math.ceil(total / y), y, 1];
+}

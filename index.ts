@@ -1,0 +1,2 @@
+/** wgprune: pruning research on WebGPU. */
+export * from './engine/index.js';

@@ -1,0 +1,124 @@
+/** Elementwise kernels: unary maps, broadcasting binary ops and `where`. */
+import type { BinaryOp, StridedView, UnaryOp } from '../engine/backend.js';
+import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
+import type { Program } from './program.js';
+import { stridedIndexWgsl, stridedParams } from './strided-index.js';
+
+const WG = 256;
+
+const unaryWgsl: Record<UnaryOp, string> = {
+  neg: '-x',
+  exp: 'exp(x)',
+  log: 'log(x)',
+  sqrt: 'sqrt(x)',
+  abs: 'abs(x)',
+  relu: 'max(x, 0.0)',
+  // Written to stay finite for large |x| (exp overflow would give inf/inf).
+  sigmoid: 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)',
+  tanh: 'tanh(clamp(x, -15.0, 15.0))',
+  sign: 'sign(x)',
+  step: 'select(0.0, 1.0, x > 0.0)',
+  recip: '1.0 / x',
+};
+
+const binaryWgsl: Record<BinaryOp, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  pow: 'powReal(a, b)',
+  max: 'select(max(a, b), a + b, isNan(a) || isNan(b))',
+  min: 'select(min(a, b), a + b, isNan(a) || isNan(b))',
+  eq: 'select(0.0, 1.0, a == b)',
+  ne: 'select(0.0, 1.0, a != b)',
+  lt: 'select(0.0, 1.0, a < b)',
+  le: 'select(0.0, 1.0, a <= b)',
+  gt: 'select(0.0, 1.0, a > b)',
+  ge: 'select(0.0, 1.0, a >= b)',
+};
+
+const mathHelpers = `
+// A runtime NaN: WGSL rejects NaN in constant expressions.
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+fn isNan(x: f32) -> bool { return !(x == x); }
+// pow with PyTorch's semantics on negative bases with integral exponents and 0^0 = 1.
+fn powReal(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  let mag = pow(abs(a), b);
+  if (a >= 0.0) { return mag; }
+  if (floor(b) != b) { return bitcast<f32>(NAN_BITS); }
+  let odd = (abs(b) % 2.0) == 1.0;
+  return select(mag, -mag, odd);
+}`;
+
+function unaryProgram(op: UnaryOp): Program {
+  return {
+    key: `unary:${op}`,
+    inputs: [{ name: 'x' }],
+    outputs: [{ name: 'y' }],
+    workgroupSize: [WG],
+    body: () => `
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linearIndex(gid, nwg);
+  if (i >= pu(0u)) { return; }
+  let x = x[i];
+  y[i] = ${unaryWgsl[op]};
+}`,
+  };
+}
+
+export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage): GpuStorage {
+  const out = rt.alloc(x.size);
+  rt.run(unaryProgram(op), [x], [out], [x.size], Math.ceil(x.size / WG));
+  return out;
+}
+
+function binaryProgram(op: BinaryOp, rank: number): Program {
+  return {
+    key: `binary:${op}:r${rank}`,
+    inputs: [{ name: 'A' }, { name: 'B' }],
+    outputs: [{ name: 'out' }],
+    workgroupSize: [WG],
+    body: () => `${mathHelpers}
+${stridedIndexWgsl(rank)}
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linearIndex(gid, nwg);
+  if (i >= pu(0u)) { return; }
+  let a = A[viewOffset(i, 0u)];
+  let b = B[viewOffset(i, 1u)];
+  out[i] = ${binaryWgsl[op]};
+}`,
+  };
+}
+
+export function binary(rt: GpuRuntime, op: BinaryOp, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
+  const params = stridedParams(shape, [av, bv]);
+  const out = rt.alloc(params[0]!);
+  rt.run(binaryProgram(op, shape.length), [a, b], [out], params, Math.ceil(params[0]! / WG));
+  return out;
+}
+
+function whereProgram(rank: number): Program {
+  return {
+    key: `where:r${rank}`,
+    inputs: [{ name: 'C' }, { name: 'A' }, { name: 'B' }],
+    outputs: [{ name: 'out' }],
+    workgroupSize: [WG],
+    body: () => `${stridedIndexWgsl(rank)}
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linearIndex(gid, nwg);
+  if (i >= pu(0u)) { return; }
+  out[i] = select(B[viewOffset(i, 2u)], A[viewOffset(i, 1u)], C[viewOffset(i, 0u)] != 0.0);
+}`,
+  };
+}
+
+export function where(rt: GpuRuntime, c: GpuStorage, cv: StridedView, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
+  const params = stridedParams(shape, [cv, av, bv]);
+  const out = rt.alloc(params[0]!);
+  rt.run(whereProgram(shape.length), [c, a, b], [out], params, Math.ceil(params[0]! / WG));
+  return out;
+}

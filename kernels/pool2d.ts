@@ -1,0 +1,204 @@
+/**
+ * NCHW 2-D max and average pooling, forward and backward, with PyTorch semantics:
+ * max pooling treats padding as −inf, the first maximum in row-major window order
+ * wins and NaN propagates; average pooling divides by the window clipped to the
+ * padded input (count_include_pad) or to the input itself.
+ *
+ * Every kernel runs one invocation per element it writes, with no atomics: the
+ * backward kernels run per *input* element and loop over the windows that cover it.
+ * A "plane" is one (batch, channel) image; `argmax` holds, per output, the flat index
+ * iy·w + ix of the chosen input within its plane, stored as f32 (−1 for a window
+ * that lies entirely in the padding).
+ */
+import type { Pool2dGeometry } from '../engine/backend.js';
+import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
+import type { Program } from './program.js';
+
+const WG = 64;
+
+/** params[0] is the thread count; params[1..] the geometry fields in this order. */
+const GEOMETRY = ['h', 'w', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'oh', 'ow'] as const;
+
+function poolParams(total: number, g: Pool2dGeometry): number[] {
+  return [total, ...GEOMETRY.map((k) => g[k])];
+}
+
+const geometryLets = GEOMETRY.map((k, i) => `  let ${k.toUpperCase()} = pi(${i + 1}u);`).join('\n');
+
+/** Common entry: `i` is this invocation's element; threads past `params[0]` return. */
+function entry(body: string): string {
+  return `
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linearIndex(gid, nwg);
+  if (i >= pu(0u)) { return; }
+${geometryLets}
+${body}
+}`;
+}
+
+/** Splits `i` (over [planes, oh, ow]) into plane, oy, ox and the window's top-left input coordinate. */
+const outputCoords = `
+  let idx = i32(i);
+  let ox = idx % OW;
+  let oy = (idx / OW) % OH;
+  let plane = idx / (OW * OH);
+  let y0 = oy * SH - PH;
+  let x0 = ox * SW - PW;`;
+
+/** Splits `i` (over [planes, h, w]) into plane, iy, ix and the range of windows covering (iy, ix):
+ *  window oy covers rows [oy·sh − ph, oy·sh − ph + kh), so oy ∈ [ceil((iy + ph − kh + 1)/sh), floor((iy + ph)/sh)] ∩ [0, oh). */
+const inputCoords = `
+  let idx = i32(i);
+  let ix = idx % W;
+  let iy = (idx / W) % H;
+  let plane = idx / (W * H);
+  let oyBegin = max(0, ceilDiv(iy + PH - KH + 1, SH));
+  let oyEnd = min(OH, (iy + PH) / SH + 1);
+  let oxBegin = max(0, ceilDiv(ix + PW - KW + 1, SW));
+  let oxEnd = min(OW, (ix + PW) / SW + 1);`;
+
+/** ceil(a / b) for b > 0 and any sign of a (WGSL's integer division truncates toward zero). */
+const ceilDivWgsl = `
+fn ceilDiv(a: i32, b: i32) -> i32 { return select(-((-a) / b), (a + b - 1) / b, a > 0); }`;
+
+// Max pooling forward. NaN propagates: the first NaN in the window is taken and the scan stops.
+const maxForwardProgram: Program = {
+  key: 'maxpool2d:fwd',
+  inputs: [{ name: 'X' }],
+  outputs: [{ name: 'Y' }, { name: 'ARGMAX' }],
+  workgroupSize: [WG],
+  body: () =>
+    `
+// −inf built at run time: WGSL rejects infinities in constant expressions.
+var<private> NEG_INF_BITS: u32 = 0xff800000u;` +
+    entry(`${outputCoords}
+  var best = bitcast<f32>(NEG_INF_BITS);
+  var bestIdx = -1;
+  let base = plane * H * W;
+  for (var ky = 0; ky < KH; ky++) {
+    let iy = y0 + ky;
+    if (iy < 0 || iy >= H) { continue; }
+    var stop = false;
+    for (var kx = 0; kx < KW; kx++) {
+      let ix = x0 + kx;
+      if (ix < 0 || ix >= W) { continue; }
+      let v = X[base + iy * W + ix];
+      let nan = !(v == v);
+      if (v > best || nan || bestIdx < 0) {
+        best = v;
+        bestIdx = iy * W + ix;
+        if (nan) { stop = true; break; }
+      }
+    }
+    if (stop) { break; }
+  }
+  Y[i] = best;
+  ARGMAX[i] = f32(bestIdx);`),
+};
+
+export function maxPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry): { out: GpuStorage; argmax: GpuStorage } {
+  const total = g.n * g.c * g.oh * g.ow;
+  const out = rt.alloc(total);
+  const argmax = rt.alloc(total);
+  rt.run(maxForwardProgram, [x], [out, argmax], poolParams(total, g), Math.ceil(total / WG));
+  return { out, argmax };
+}
+
+// Max pooling backward: gx[plane, iy, ix] = Σ over covering windows whose argmax is iy·w + ix of gy.
+const maxGradProgram: Program = {
+  key: 'maxpool2d:grad',
+  inputs: [{ name: 'GY' }, { name: 'ARGMAX' }],
+  outputs: [{ name: 'GX' }],
+  workgroupSize: [WG],
+  body: () =>
+    ceilDivWgsl +
+    entry(`${inputCoords}
+  let me = f32(iy * W + ix);
+  var acc = 0.0;
+  for (var oy = oyBegin; oy < oyEnd; oy++) {
+    let row = (plane * OH + oy) * OW;
+    for (var ox = oxBegin; ox < oxEnd; ox++) {
+      if (ARGMAX[row + ox] == me) { acc += GY[row + ox]; }
+    }
+  }
+  GX[i] = acc;`),
+};
+
+export function maxPool2dGrad(rt: GpuRuntime, gy: GpuStorage, argmax: GpuStorage, g: Pool2dGeometry): GpuStorage {
+  const total = g.n * g.c * g.h * g.w;
+  const out = rt.alloc(total);
+  rt.run(maxGradProgram, [gy, argmax], [out], poolParams(total, g), Math.ceil(total / WG));
+  return out;
+}
+
+/** Divisor of the window with top-left (y0, x0): clipped to the padded input, then (unless padding counts) to the input. */
+function divisorWgsl(countIncludePad: boolean): string {
+  const area = countIncludePad
+    ? '(yEnd - y0) * (xEnd - x0)'
+    : '(min(yEnd, H) - max(y0, 0)) * (min(xEnd, W) - max(x0, 0))';
+  return `
+fn divisor(y0: i32, x0: i32, H: i32, W: i32, KH: i32, KW: i32, PH: i32, PW: i32) -> f32 {
+  let yEnd = min(y0 + KH, H + PH);
+  let xEnd = min(x0 + KW, W + PW);
+  return f32(${area});
+}`;
+}
+
+const padTag = (countIncludePad: boolean) => (countIncludePad ? 'includePad' : 'excludePad');
+
+function avgForwardProgram(countIncludePad: boolean): Program {
+  return {
+    key: `avgpool2d:fwd:${padTag(countIncludePad)}`,
+    inputs: [{ name: 'X' }],
+    outputs: [{ name: 'Y' }],
+    workgroupSize: [WG],
+    body: () =>
+      divisorWgsl(countIncludePad) +
+      entry(`${outputCoords}
+  let base = plane * H * W;
+  var acc = 0.0;
+  for (var iy = max(y0, 0); iy < min(y0 + KH, H); iy++) {
+    for (var ix = max(x0, 0); ix < min(x0 + KW, W); ix++) {
+      acc += X[base + iy * W + ix];
+    }
+  }
+  Y[i] = acc / divisor(y0, x0, H, W, KH, KW, PH, PW);`),
+  };
+}
+
+export function avgPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry, countIncludePad: boolean): GpuStorage {
+  const total = g.n * g.c * g.oh * g.ow;
+  const out = rt.alloc(total);
+  rt.run(avgForwardProgram(countIncludePad), [x], [out], poolParams(total, g), Math.ceil(total / WG));
+  return out;
+}
+
+// Average pooling backward: each covering window passes back gy / its divisor.
+function avgGradProgram(countIncludePad: boolean): Program {
+  return {
+    key: `avgpool2d:grad:${padTag(countIncludePad)}`,
+    inputs: [{ name: 'GY' }],
+    outputs: [{ name: 'GX' }],
+    workgroupSize: [WG],
+    body: () =>
+      ceilDivWgsl +
+      divisorWgsl(countIncludePad) +
+      entry(`${inputCoords}
+  var acc = 0.0;
+  for (var oy = oyBegin; oy < oyEnd; oy++) {
+    let row = (plane * OH + oy) * OW;
+    for (var ox = oxBegin; ox < oxEnd; ox++) {
+      acc += GY[row + ox] / divisor(oy * SH - PH, ox * SW - PW, H, W, KH, KW, PH, PW);
+    }
+  }
+  GX[i] = acc;`),
+  };
+}
+
+export function avgPool2dGrad(rt: GpuRuntime, gy: GpuStorage, g: Pool2dGeometry, countIncludePad: boolean): GpuStorage {
+  const total = g.n * g.c * g.h * g.w;
+  const out = rt.alloc(total);
+  rt.run(avgGradProgram(countIncludePad), [gy], [out], poolParams(total, g), Math.ceil(total / WG));
+  return out;
+}

@@ -1,0 +1,61 @@
+/**
+ * A compute program: the description a launcher hands to the runtime. The runtime
+ * adds the binding declarations and the shared prelude, compiles once per `key`,
+ * and records dispatches into the shared compute pass.
+ */
+
+export interface Binding {
+  name: string;
+  /** WGSL storage type; defaults to `array<f32>`. */
+  type?: string;
+}
+
+export interface Program {
+  /** Identifies the generated source: one pipeline per key (kernel, variant, rank, tile config — never the shape). */
+  key: string;
+  /** Read-only storage bindings, in launch order. */
+  inputs: readonly Binding[];
+  /** Read-write storage bindings, in launch order. */
+  outputs: readonly Binding[];
+  /** Threads per workgroup along x (and y, z when given). */
+  workgroupSize: readonly [number, number?, number?];
+  /** WGSL body: functions and `@compute fn main`; may use the prelude's helpers. */
+  body: () => string;
+}
+
+/** Shared WGSL helpers prepended to every program. Shape parameters arrive in `params`. */
+export function prelude(p: Program): string {
+  const [x, y = 1, z = 1] = p.workgroupSize;
+  return `
+const WG_X: u32 = ${x}u;
+const WG_Y: u32 = ${y}u;
+const WG_Z: u32 = ${z}u;
+fn pu(i: u32) -> u32 { return params[i]; }
+fn pi(i: u32) -> i32 { return bitcast<i32>(params[i]); }
+fn pf(i: u32) -> f32 { return bitcast<f32>(params[i]); }
+// Linear invocation index for 1-D launches split over a 2-D grid of workgroups
+// (a single dimension is capped at 65535 workgroups).
+fn linearIndex(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG_X; }
+`;
+}
+
+export function bindingsWgsl(p: Program): string {
+  const lines: string[] = [];
+  let i = 0;
+  for (const b of p.inputs) lines.push(`@group(0) @binding(${i++}) var<storage, read> ${b.name}: ${b.type ?? 'array<f32>'};`);
+  for (const b of p.outputs) lines.push(`@group(0) @binding(${i++}) var<storage, read_write> ${b.name}: ${b.type ?? 'array<f32>'};`);
+  lines.push(`@group(0) @binding(${i}) var<storage, read> params: array<u32>;`);
+  return lines.join('\n');
+}
+
+export function programSource(p: Program): string {
+  return `${bindingsWgsl(p)}\n${prelude(p)}\n${p.body()}`;
+}
+
+/** Bit pattern of a float32, for passing float parameters through the u32 params array. */
+export function f32Bits(x: number): number {
+  f32Scratch[0] = x;
+  return u32Scratch[0]!;
+}
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);

@@ -1,0 +1,108 @@
+/**
+ * Row reductions: input [outer, inner] → [outer] (sum, max, min, argmax).
+ * Short rows use one thread per row; long rows use one workgroup per row with a
+ * tree reduction in workgroup memory. max/min/argmax: first extreme wins, NaN wins.
+ */
+import type { ReduceOp } from '../engine/backend.js';
+import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
+import type { Program } from './program.js';
+
+const ROW_WG = 64;
+const THREAD_WG = 128;
+/** Rows at most this long are reduced by a single thread. */
+const SHORT_ROW = 64;
+
+/** WGSL for folding element (v, idx) into the accumulator (acc, accIdx). */
+function combine(op: ReduceOp): string {
+  if (op === 'sum') return 'acc = acc + v;';
+  const better = op === 'min' ? 'v < acc' : 'v > acc';
+  // NaN beats everything; among equals the lower index is kept.
+  return `if (!(acc != acc) && ((v != v) || ${better} || (v == acc && idx < accIdx))) { acc = v; accIdx = idx; }`;
+}
+
+function result(op: ReduceOp): string {
+  return op === 'argmax' ? 'f32(accIdx)' : 'acc';
+}
+
+const init = (op: ReduceOp) => (op === 'sum' ? '0.0' : 'x[base]');
+
+function threadPerRow(op: ReduceOp): Program {
+  return {
+    key: `reduce:${op}:thread`,
+    inputs: [{ name: 'x' }],
+    outputs: [{ name: 'y' }],
+    workgroupSize: [THREAD_WG],
+    body: () => `
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linearIndex(gid, nwg);
+  let outer = pu(0u);
+  let inner = pu(1u);
+  if (row >= outer) { return; }
+  let base = row * inner;
+  var acc: f32 = ${init(op)};
+  var accIdx: u32 = 0u;
+  for (var idx = 0u; idx < inner; idx++) {
+    let v = x[base + idx];
+    ${combine(op)}
+  }
+  y[row] = ${result(op)};
+}`,
+  };
+}
+
+function workgroupPerRow(op: ReduceOp): Program {
+  return {
+    key: `reduce:${op}:workgroup`,
+    inputs: [{ name: 'x' }],
+    outputs: [{ name: 'y' }],
+    workgroupSize: [ROW_WG],
+    body: () => `
+var<workgroup> sAcc: array<f32, ${ROW_WG}>;
+var<workgroup> sIdx: array<u32, ${ROW_WG}>;
+@compute @workgroup_size(WG_X)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  let outer = pu(0u);
+  let inner = pu(1u);
+  let live = row < outer;
+  let base = select(0u, row * inner, live);
+  var acc: f32 = ${op === 'sum' ? '0.0' : 'x[base + min(lid, inner - 1u)]'};
+  var accIdx: u32 = min(lid, inner - 1u);
+  if (live) {
+    for (var idx = lid; idx < inner; idx += WG_X) {
+      let v = x[base + idx];
+      ${combine(op)}
+    }
+  }
+  sAcc[lid] = acc;
+  sIdx[lid] = accIdx;
+  workgroupBarrier();
+  for (var stride = WG_X / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) {
+      let v = sAcc[lid + stride];
+      let idx = sIdx[lid + stride];
+      acc = sAcc[lid];
+      accIdx = sIdx[lid];
+      ${combine(op)}
+      sAcc[lid] = acc;
+      sIdx[lid] = accIdx;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && live) {
+    acc = sAcc[0];
+    accIdx = sIdx[0];
+    y[row] = ${result(op)};
+  }
+}`,
+  };
+}
+
+export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, outer: number, inner: number): GpuStorage {
+  const out = rt.alloc(outer);
+  if (outer === 0) return out;
+  if (inner <= SHORT_ROW) rt.run(threadPerRow(op), [x], [out], [outer, inner], Math.ceil(outer / THREAD_WG));
+  else rt.run(workgroupPerRow(op), [x], [out], [outer, inner], outer);
+  return out;
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/browser/**'],
+    // Dawn is a native addon: run test files in child processes, two at a time (2 cores).
+    pool: 'forks',
+    maxWorkers: 2,
+    // The GC stress test forces collections.
+    execArgv: ['--expose-gc'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
