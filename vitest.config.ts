@@ -9,6 +9,7 @@ export default defineConfig({
     maxWorkers: 2,
     // The GC stress test forces collections.
     execArgv: ['--expose-gc'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -56,6 +56,7 @@ export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly size: number;
+  readonly backend: Backend;
   requiresGrad = false;
   /** Accumulated gradient (leaves and tensors marked with `retainGrad()`). */
   grad: Tensor | null = null;
@@ -69,6 +70,7 @@ export class Tensor {
 
   constructor(ref: StorageRef, shape: Shape) {
     this.ref = ref;
+    this.backend = ref.backend;
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
     finalizer.register(this, ref, this);
@@ -85,9 +87,6 @@ export class Tensor {
     return this.shape.length;
   }
 
-  get backend(): Backend {
-    return this.live('backend').backend;
-  }
 
   get isDisposed(): boolean {
     return this.ref === null;
@@ -141,13 +140,15 @@ export class Tensor {
   }
 
   async toArray(): Promise<Float32Array> {
-    const data = await this.backend.read(this.storageFor('toArray'));
+    const storage = this.storageFor('toArray');
+    const data = await this.backend.read(storage);
     return data instanceof Float32Array ? data : Float32Array.from(data);
   }
 
   /** Values at the backend's precision (float64 on the CPU reference). */
   async toFloat64Array(): Promise<Float64Array> {
-    const data = await this.backend.read(this.storageFor('toFloat64Array'));
+    const storage = this.storageFor('toFloat64Array');
+    const data = await this.backend.read(storage);
     return data instanceof Float64Array ? data : Float64Array.from(data);
   }
 
@@ -271,7 +272,8 @@ function topoOrder(root: Tensor): Tensor[] {
 export function commonBackend(op: string, inputs: readonly Tensor[]): Backend {
   let backend: Backend | null = null;
   for (const t of inputs) {
-    const b = (t.storageFor(op), t.backend);
+    t.storageFor(op);
+    const b = t.backend;
     if (backend && b !== backend) throw new Error(`${op}: inputs live on different backends (${backend.name} and ${b.name}); move one with toBackend()`);
     backend = b;
   }

@@ -36,6 +36,7 @@ function toTensor(x: Operand, like: Tensor): Tensor {
 
 function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
   if (typeof a === 'number' && typeof b === 'number') throw new Error(`${op}: at least one operand must be a tensor`);
+  commonBackend(op, [a, b].filter((x): x is Tensor => typeof x !== 'number'));
   const ta = typeof a === 'number' ? toTensor(a, b as Tensor) : a;
   const tb = typeof b === 'number' ? toTensor(b, ta) : b;
   return [ta, tb];

@@ -8,6 +8,7 @@ import * as reduction from '../../kernels/reduce.js';
 import * as mm from '../../kernels/matmul.js';
 import * as conv from '../../kernels/conv2d.js';
 import * as pool from '../../kernels/pool2d.js';
+import { fill } from '../../kernels/fill.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
 import type { GpuContext } from './device.js';
 
@@ -29,7 +30,7 @@ export class WebGpuBackend implements Backend {
   }
 
   fill(size: number, value: number): Storage {
-    return this.rt.upload(new Float32Array(size).fill(value));
+    return fill(this.rt, size, value);
   }
 
   read(s: Storage): Promise<Float32Array> {

@@ -26,13 +26,20 @@ export class BufferPool {
     this.parked.push({ key: `${buffer.size}:${buffer.usage}`, buffer });
   }
 
+  /** Return a buffer no recorded or pending command refers to (e.g. an unmapped readback buffer). */
+  releaseIdle(buffer: GPUBuffer): void {
+    this.freeList(`${buffer.size}:${buffer.usage}`).push(buffer);
+  }
+
+  private freeList(key: string): GPUBuffer[] {
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    return list;
+  }
+
   /** Called right after a submit: parked buffers become reusable. */
   afterSubmit(): void {
-    for (const { key, buffer } of this.parked) {
-      let list = this.free.get(key);
-      if (!list) this.free.set(key, (list = []));
-      list.push(buffer);
-    }
+    for (const { key, buffer } of this.parked) this.freeList(key).push(buffer);
     this.parked = [];
   }
 

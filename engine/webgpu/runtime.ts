@@ -34,7 +34,10 @@ export class GpuRuntime {
   private recorded = 0;
   private scopeOpen = false;
   private pendingErrors: Array<Promise<GPUError | null>> = [];
+  /** First error reported since the last check; thrown once. */
   private asyncError: Error | null = null;
+  /** Device loss: every later call throws it. */
+  private lostError: Error | null = null;
   private liveBytes = 0;
   private liveCount = 0;
   private destroyed = false;
@@ -48,7 +51,7 @@ export class GpuRuntime {
       this.asyncError ??= new Error(`webgpu: ${ev.error.message}`);
     };
     void this.device.lost.then((info) => {
-      if (!this.destroyed) this.asyncError ??= new Error(`webgpu: device lost (${info.reason}): ${info.message}`);
+      if (!this.destroyed) this.lostError = new Error(`webgpu: device lost (${info.reason}): ${info.message}; call shutdown() and init() again`);
     });
   }
 
@@ -58,7 +61,17 @@ export class GpuRuntime {
 
   private checkAlive(): void {
     if (this.destroyed) throw new Error('webgpu: the device has been shut down; call init() again');
-    if (this.asyncError) throw this.asyncError;
+    if (this.lostError) throw this.lostError;
+    this.throwPending();
+  }
+
+  /** Throws (once) the first error reported since the last check. */
+  private throwPending(): void {
+    const e = this.asyncError;
+    if (e) {
+      this.asyncError = null;
+      throw e;
+    }
   }
 
   /** Opens the error scopes that cover everything up to the next submit. */
@@ -181,7 +194,8 @@ export class GpuRuntime {
       const kind = first.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'validation error';
       this.asyncError ??= new Error(`webgpu ${kind}: ${first.message}${first.batchKeys ? ` (kernels in batch: ${first.batchKeys})` : ''}`);
     }
-    if (this.asyncError) throw this.asyncError;
+    if (this.lostError) throw this.lostError;
+    this.throwPending();
   }
 
   async read(s: GpuStorage): Promise<Float32Array> {
@@ -191,13 +205,18 @@ export class GpuRuntime {
     const staging = this.pool.acquire(bytes, READBACK_USAGE);
     this.endPass().copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
     this.flush();
-    await this.checkErrors();
-    await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
-    const out = new Float32Array(staging.getMappedRange().slice(0, s.size * 4));
-    staging.unmap();
-    this.pool.release(staging);
-    await this.checkErrors();
-    return out;
+    try {
+      await this.checkErrors();
+      await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+      const out = new Float32Array(staging.getMappedRange().slice(0, s.size * 4));
+      staging.unmap();
+      await this.checkErrors();
+      return out;
+    } finally {
+      // The copy into it was submitted and it is unmapped: nothing refers to it any more.
+      if (staging.mapState === 'unmapped') this.pool.releaseIdle(staging);
+      else this.pool.release(staging);
+    }
   }
 
   async sync(): Promise<void> {

@@ -1,0 +1,8 @@
+// Bundles the library and the CLI as ESM with esbuild; types come from tsc (see package.json "build").
+import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
+
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, packages: 'external', logLevel: 'warning' };
+await build({ ...common, entryPoints: ['index.ts'], outfile: 'dist/index.js' });
+await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js' });
+chmodSync('dist/cli.js', 0o755);
