@@ -7,7 +7,7 @@ import { broadcastShapes, fmtShape, sameShape, sizeOf } from '../shape.js';
 import { commonBackend, makeResult, type Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
 import { sumToShape } from './reduce.js';
-import { expand, squeeze, unsqueeze } from './shape.js';
+import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 
 /** Raw batched product of row-major operands, with optional transposed storage. */
 function product(backend: Backend, a: Storage, b: Storage, g: MatmulGeometry): Storage {
@@ -20,6 +20,7 @@ function product(backend: Backend, a: Storage, b: Storage, g: MatmulGeometry): S
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) throw new Error(`matmul: both operands need at least one dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank === 1 && b.rank === 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), []);
   if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   const backend = commonBackend('matmul', [a, b]);
