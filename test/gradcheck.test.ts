@@ -158,10 +158,7 @@ describe('gradcheck (float64 central differences)', () => {
     });
   }
 
-  // BUG, reported to the lead: matmul of two 1-D tensors throws "squeeze: axis -2 is
-  // out of range for a tensor of rank 1" (engine/ops/matmul.ts, matmul: the b.rank === 1
-  // branch already squeezes [1, 1] to [1] before the a.rank === 1 branch squeezes −2).
-  // torch.matmul returns the 0-d dot product. Drop `.fails` once fixed.
+  // torch.matmul of two vectors is their 0-d dot product (this once threw: a double squeeze).
   it('linearAlgebra › matmul 1-D @ 1-D (dot product)', async () => {
     const y = matmul(tensor([1, 2, 3]), tensor([4, 5, 6]));
     expect(y.shape).toEqual([]);
