@@ -51,6 +51,29 @@ export interface Pool2dGeometry {
   oh: number; ow: number;
 }
 
+/** torch.optim.SGD's update, applied in place. */
+export interface SgdConfig {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** The momentum buffer is initialised to the gradient on the first step. */
+  firstStep: boolean;
+}
+
+/** torch.optim.Adam / AdamW's update, applied in place; `step` counts from 1. */
+export interface AdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decay the weights directly instead of adding wd·p to the gradient. */
+  decoupled: boolean;
+  step: number;
+}
+
 export interface MemoryStats {
   /** Bytes of device memory held by the backend (in use plus pooled for reuse). */
   allocatedBytes: number;
@@ -94,6 +117,11 @@ export interface Backend {
   maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage;
   avgPool2d(x: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;
   avgPool2dGrad(gy: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;
+
+  /** In-place SGD step on `param` (and its momentum buffer when momentum ≠ 0). */
+  sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, c: SgdConfig): void;
+  /** In-place Adam/AdamW step on `param` and its moment estimates. */
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, c: AdamConfig): void;
 
   /** Submits recorded work (no-op on the CPU). */
   flush(): void;

@@ -3,12 +3,13 @@
  * It is the oracle the WebGPU kernels are tested against and a selectable backend.
  */
 import type {
-  Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, Storage, StridedView, UnaryOp,
+  AdamConfig, Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, SgdConfig, Storage, StridedView, UnaryOp,
 } from '../backend.js';
 import { binaryFns, unaryFns } from './elementwise.js';
 import { forEachStrided } from './strided.js';
 import * as conv from './conv.js';
 import * as pool from './pool.js';
+import * as optim from './optim.js';
 
 export class CpuStorage implements Storage {
   constructor(public data: Float64Array) {}
@@ -159,6 +160,14 @@ export class CpuBackend implements Backend {
 
   avgPool2dGrad(gy: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage {
     return this.wrap(pool.avgPool2dGrad(this.data(gy), g, countIncludePad));
+  }
+
+  sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, c: SgdConfig): void {
+    optim.sgdStep(this.data(param), this.data(grad), momentumBuf ? this.data(momentumBuf) : null, c);
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, c: AdamConfig): void {
+    optim.adamStep(this.data(param), this.data(grad), this.data(m), this.data(v), c);
   }
 
   flush(): void {}

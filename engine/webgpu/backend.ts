@@ -1,6 +1,6 @@
 /** The WebGPU backend: implements the primitives by launching the kernels in `kernels/`. */
 import type {
-  Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, Storage, StridedView, UnaryOp,
+  AdamConfig, Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, SgdConfig, Storage, StridedView, UnaryOp,
 } from '../backend.js';
 import * as elementwise from '../../kernels/elementwise.js';
 import * as copy from '../../kernels/copy.js';
@@ -9,6 +9,7 @@ import * as mm from '../../kernels/matmul.js';
 import * as conv from '../../kernels/conv2d.js';
 import * as pool from '../../kernels/pool2d.js';
 import { fill } from '../../kernels/fill.js';
+import * as optim from '../../kernels/optim.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
 import type { GpuContext } from './device.js';
 
@@ -95,6 +96,14 @@ export class WebGpuBackend implements Backend {
 
   avgPool2dGrad(gy: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage {
     return pool.avgPool2dGrad(this.rt, gs(gy), g, countIncludePad);
+  }
+
+  sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, c: SgdConfig): void {
+    optim.sgdStep(this.rt, gs(param), gs(grad), momentumBuf ? gs(momentumBuf) : null, c);
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, c: AdamConfig): void {
+    optim.adamStep(this.rt, gs(param), gs(grad), gs(m), gs(v), c);
   }
 
   flush(): void {
