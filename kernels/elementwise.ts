@@ -15,7 +15,8 @@ const unaryWgsl: Record<UnaryOp, string> = {
   relu: 'max(x, 0.0)',
   // Written to stay finite for large |x| (exp overflow would give inf/inf).
   sigmoid: 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)',
-  tanh: 'tanh(clamp(x, -15.0, 15.0))',
+  // Clamped (tanh(±15) is ±1 in f32) to avoid inf/inf inside tanh; clamp would turn NaN into a number.
+  tanh: 'select(tanh(clamp(x, -15.0, 15.0)), x, x != x)',
   sign: 'sign(x)',
   step: 'select(0.0, 1.0, x > 0.0)',
   recip: '1.0 / x',
@@ -38,17 +39,29 @@ const binaryWgsl: Record<BinaryOp, string> = {
 };
 
 const mathHelpers = `
-// A runtime NaN: WGSL rejects NaN in constant expressions.
+// A runtime NaN and infinity: WGSL rejects them in constant expressions.
 var<private> NAN_BITS: u32 = 0x7fc00000u;
+var<private> INF_BITS: u32 = 0x7f800000u;
 fn isNan(x: f32) -> bool { return !(x == x); }
-// pow with PyTorch's semantics on negative bases with integral exponents and 0^0 = 1.
+fn isInf(x: f32) -> bool { return abs(x) == bitcast<f32>(INF_BITS); }
+// pow with C/PyTorch semantics where WGSL's pow (exp2(b·log2(a))) is undefined:
+// x^0 = 1, NaN propagates, 0^b is 0 or inf (signed for -0 and odd b), and a negative
+// base needs an integral exponent (the sign flips for odd ones) unless it is −inf.
 fn powReal(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  let mag = pow(abs(a), b);
-  if (a >= 0.0) { return mag; }
-  if (floor(b) != b) { return bitcast<f32>(NAN_BITS); }
-  let odd = (abs(b) % 2.0) == 1.0;
-  return select(mag, -mag, odd);
+  if (isNan(a) || isNan(b)) { return bitcast<f32>(NAN_BITS); }
+  let integral = floor(b) == b;
+  let odd = integral && (abs(b) % 2.0) == 1.0;
+  let negative = (bitcast<u32>(a) & 0x80000000u) != 0u;
+  var mag: f32;
+  if (a == 0.0) {
+    mag = select(0.0, bitcast<f32>(INF_BITS), b < 0.0);
+  } else {
+    // (−inf)^b follows inf^b for non-integral b (IEEE 754 pow).
+    if (negative && !integral && !isInf(a)) { return bitcast<f32>(NAN_BITS); }
+    mag = pow(abs(a), b);
+  }
+  return select(mag, -mag, negative && odd);
 }`;
 
 function unaryProgram(op: UnaryOp): Program {

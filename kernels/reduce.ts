@@ -16,8 +16,10 @@ const SHORT_ROW = 64;
 function combine(op: ReduceOp): string {
   if (op === 'sum') return 'acc = acc + v;';
   const better = op === 'min' ? 'v < acc' : 'v > acc';
-  // NaN beats everything; among equals the lower index is kept.
-  return `if (!(acc != acc) && ((v != v) || ${better} || (v == acc && idx < accIdx))) { acc = v; accIdx = idx; }`;
+  // NaN beats everything; among equals, and among NaNs, the lower index is kept (the
+  // tree reduction meets candidates out of index order).
+  const lower = 'idx < accIdx';
+  return `if ((v != v && (acc == acc || ${lower})) || (acc == acc && (${better} || (v == acc && ${lower})))) { acc = v; accIdx = idx; }`;
 }
 
 function result(op: ReduceOp): string {

@@ -37,6 +37,12 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       continue;
     }
     if (a === e) continue;
+    // Infinities must match exactly: the bound below is itself infinite (inf − inf is NaN) and would accept anything.
+    if (!Number.isFinite(a) || !Number.isFinite(e)) {
+      worst = i;
+      worstExcess = Infinity;
+      continue;
+    }
     const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
     if (excess > worstExcess) {
       worst = i;
