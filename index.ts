@@ -1,2 +1,3 @@
 /** wgprune: pruning research on WebGPU. */
 export * from './engine/index.js';
+export * as nn from './nn/index.js';

@@ -1,0 +1,56 @@
+/**
+ * Epoch orchestration shared by `wgprune train` and the training benchmark:
+ * train, evaluate, step the LR schedule, report, and keep the best epoch.
+ */
+import { Generator } from '../engine/index.js';
+import type { ArrayDataset } from './data/loader.js';
+import type { Module } from './module.js';
+import { type BatchProgress, type EpochStats, type EvalStats, evaluate, type Stepper, trainEpoch } from './train.js';
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: Stepper;
+  /** Stepped once per epoch (torch's convention). */
+  scheduler?: { step(): void };
+  train: ArrayDataset;
+  test?: ArrayDataset;
+  /** Seed of the shuffling order. */
+  seed?: number;
+  onProgress?: (p: BatchProgress) => void;
+  /** After each epoch's evaluation; `improved` when test accuracy is the best so far. */
+  onEpoch?: (e: FitEpoch, improved: boolean) => void | Promise<void>;
+}
+
+export interface FitEpoch {
+  train: EpochStats;
+  test: EvalStats | null;
+}
+
+export interface FitResult {
+  history: FitEpoch[];
+  bestEpoch: number;
+  bestAccuracy: number;
+}
+
+export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
+  const generator = new Generator(o.seed ?? 0);
+  const history: FitEpoch[] = [];
+  let bestEpoch = 0;
+  let bestAccuracy = -Infinity;
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const train = await trainEpoch(model, o.train, o.optimizer, { batchSize: o.batchSize, generator, epoch, onProgress: o.onProgress });
+    o.scheduler?.step();
+    const test = o.test ? await evaluate(model, o.test) : null;
+    const accuracy = test ? test.accuracy : train.accuracy;
+    const improved = accuracy > bestAccuracy;
+    if (improved) {
+      bestAccuracy = accuracy;
+      bestEpoch = epoch;
+    }
+    const record = { train, test };
+    history.push(record);
+    await o.onEpoch?.(record, improved);
+  }
+  return { history, bestEpoch, bestAccuracy };
+}
