@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { shutdown } from '../engine/index.js';
 import { smoke } from './smoke.js';
 import { train } from './train.js';
+import { PRUNE_METHODS, pruneCommand } from '../pruning/cli.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -48,6 +49,36 @@ program
   .action(async (opts) => {
     const result = await train(opts);
     console.log(`best test accuracy ${(100 * result.bestAccuracy).toFixed(2)}% at epoch ${result.bestEpoch}`);
+  });
+
+const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+
+program
+  .command('prune')
+  .description('prune a trained checkpoint (masks made permanent), reporting sparsity and MNIST accuracy before/after')
+  .requiredOption('-m, --model <file>', 'input checkpoint (.safetensors written by wgprune train)')
+  .requiredOption('--method <name>', `pruning method: ${PRUNE_METHODS.join(' | ')}`)
+  .requiredOption('--amount <x>', 'target sparsity: fraction of weights (or of structures) removed, in [0, 1]')
+  .option('-o, --out <file>', 'output checkpoint')
+  .addOption(new Option('--scope <scope>', 'rank per layer or across layers').choices(['local', 'global']).default('local'))
+  .option('--granularity <g>', 'weight | row | column | kernel | filter | channel | RxC blocks (e.g. 4x4) | N:M (e.g. 2:4)')
+  .option('--n <p>', 'norm order for structured (Ln) methods', Number)
+  .addOption(new Option('--normalize <how>', 'per-layer score normalisation for global scope').choices(['none', 'l1', 'l2', 'max', 'mean']))
+  .option('--layers <names>', 'only these modules (comma-separated)', list)
+  .option('--exclude <names>', 'skip these modules (comma-separated)', list)
+  .addOption(new Option('--schedule <name>', 'one-shot, K rounds of prune + fine-tune, or gradual (AGP)').choices(['oneshot', 'iterative', 'agp']).default('oneshot'))
+  .option('--rounds <k>', 'rounds for iterative pruning', positiveInt)
+  .option('--finetune-epochs <n>', 'fine-tune epochs per round', (v) => Number(v))
+  .option('--batch-size <n>', 'fine-tuning batch size', positiveInt)
+  .addOption(new Option('--optimizer <name>', 'fine-tuning optimizer').choices(['sgd', 'adam']))
+  .option('--lr <x>', 'fine-tuning learning rate', Number)
+  .option('--limit <n>', 'use only the first N training samples', positiveInt)
+  .option('--test-limit <n>', 'use only the first N test samples', positiveInt)
+  .option('--keep-masks', 'save weight_orig/weight_mask instead of making pruning permanent')
+  .option('--seed <n>', 'random seed', Number, 0)
+  .addOption(backendOption())
+  .action(async (opts) => {
+    await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks });
   });
 
 program.hook('postAction', () => shutdown());

@@ -49,8 +49,11 @@ export interface EpochOptions {
   /** Batches between readbacks of the running loss/accuracy (default 20). */
   readEvery?: number;
   onProgress?: (p: BatchProgress) => void;
-  /** Called after each optimizer step (e.g. a gradual-pruning schedule); runs inside the step's scope. */
-  afterStep?: (step: number) => void;
+  /**
+   * Called after each optimizer step (e.g. a gradual-pruning schedule); runs inside the step's scope.
+   * A returned promise (e.g. a mask update that reads weights back) is awaited before the next batch.
+   */
+  afterStep?: (step: number) => void | Promise<void>;
 }
 
 /** Running sums of loss·n and correct predictions, kept on the device. */
@@ -92,6 +95,7 @@ export async function trainEpoch(model: Module, data: ArrayDataset, optimizer: S
   let last = { loss: NaN, accuracy: NaN };
   try {
     for (const batch of batches(data, { batchSize, shuffle: true, generator })) {
+      let pending = null as Promise<void> | void | null;
       tidy(() => {
         const logits = model.forward(batch.x);
         const loss = crossEntropy(logits, batch.y);
@@ -99,9 +103,10 @@ export async function trainEpoch(model: Module, data: ArrayDataset, optimizer: S
         optimizer.step();
         model.zeroGrad();
         noGrad(() => totals.add(logits, loss, batch.y));
-        afterStep?.(index);
+        pending = afterStep?.(index);
       });
       batch.x.dispose();
+      if (pending) await pending;
       index++;
       if (onProgress && (index % readEvery === 0 || index === total)) {
         last = await totals.read();
