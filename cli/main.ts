@@ -81,6 +81,27 @@ program
     await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks });
   });
 
+const bench = program.command('bench').description('kernel benchmarks (DESIGN.md §4 protocol)');
+bench
+  .command('dense')
+  .description('GFLOP/s of our dense matmul and conv2d vs TF.js WebGPU on the same device')
+  .option('--json <file>', 'write every figure to a JSON file')
+  .option('--quick', 'a few shapes only')
+  .action(async (opts: { json?: string; quick?: boolean }) => {
+    // TF.js (a devDependency) only loads from a bundle: run bench/dense.ts through scripts/bench.mjs.
+    const { runBundled } = await import('../bench/run-bundled.js');
+    runBundled('bench/dense.ts', [...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
+  });
+bench
+  .command('sparse')
+  .description('dense vs CSR vs BSR speed over density: speedup, FLOP speedup, realization ratio, break-even')
+  .option('--json <file>', 'write every figure to a JSON file')
+  .option('--quick', 'a few shapes and densities only')
+  .action(async (opts: { json?: string; quick?: boolean }) => {
+    const { runSparseBench } = await import('../bench/sparse.js');
+    await runSparseBench(opts);
+  });
+
 program.hook('postAction', () => shutdown());
 
 program.parseAsync().catch((e: Error) => {

@@ -6,6 +6,7 @@
  * All storages hold float32 values (the CPU reference keeps float64) laid out
  * row-major and contiguous; strided views are materialised with `gather`.
  */
+import type { SparseMatrix } from './sparse/bsr.js';
 
 export interface Storage {
   /** Number of elements. */
@@ -34,6 +35,12 @@ export interface MatmulGeometry {
   /** Element stride between batches of A and B (0 broadcasts one matrix over the batch). */
   aBatchStride: number;
   bBatchStride: number;
+}
+
+/** Fused after a matmul: `bias` (length n) is added to every row, then ReLU when `relu`. */
+export interface MatmulEpilogue {
+  bias?: Storage | null;
+  relu?: boolean;
 }
 
 /** NCHW convolution geometry; weights are [oc, c, kh, kw], output [n, oc, oh, ow]. */
@@ -74,6 +81,16 @@ export interface AdamConfig {
   step: number;
 }
 
+/**
+ * A sparse weight matrix (engine/sparse: CSR or BSR) resident on a backend, in the
+ * backend's own layout (e.g. rows sorted by length on WebGPU). Inference only.
+ */
+export interface SparseStorage {
+  readonly matrix: SparseMatrix;
+  /** Bytes the backend holds for it. */
+  readonly deviceBytes: number;
+}
+
 export interface MemoryStats {
   /** Bytes of device memory held by the backend (in use plus pooled for reuse). */
   allocatedBytes: number;
@@ -105,8 +122,8 @@ export interface Backend {
   /** Reduces each contiguous run of `inner` elements: input [outer, inner] → [outer]. argmax yields indices. */
   reduce(op: ReduceOp, x: Storage, outer: number, inner: number): Storage;
 
-  /** Batched matmul: out[batch, m, n]. */
-  matmul(a: Storage, b: Storage, g: MatmulGeometry): Storage;
+  /** Batched matmul: out[batch, m, n], optionally with a fused epilogue (bias per column n, then ReLU). */
+  matmul(a: Storage, b: Storage, g: MatmulGeometry, epilogue?: MatmulEpilogue): Storage;
 
   conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage;
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage;
@@ -122,6 +139,14 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, c: SgdConfig): void;
   /** In-place Adam/AdamW step on `param` and its moment estimates. */
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, c: AdamConfig): void;
+
+  /** Moves a CSR/BSR matrix to the backend (once; reuse the handle for every product). */
+  uploadSparse(m: SparseMatrix): SparseStorage;
+  releaseSparse(s: SparseStorage): void;
+  /** y[batch, rows] = x[batch, cols] · Wᵀ (+ bias[rows]) for a sparse W [rows, cols] (CSR or BSR). */
+  sparseMatmul(w: SparseStorage, x: Storage, bias: Storage | null, batch: number): Storage;
+  /** conv2d (NCHW) with sparse weights W [oc, c·kh·kw] (the dense weight flattened); output [n, oc, oh, ow]. */
+  sparseConv2d(x: Storage, w: SparseStorage, bias: Storage | null, g: Conv2dGeometry): Storage;
 
   /** Submits recorded work (no-op on the CPU). */
   flush(): void;

@@ -23,3 +23,5 @@ export { softmax, logSoftmax, crossEntropy } from './ops/softmax.js';
 export { batchNorm } from './ops/batchnorm.js';
 export { dropout } from './ops/dropout.js';
 export { sgdUpdate, adamUpdate } from './ops/optim.js';
+export { SparseTensor, sparseTensor, sparseLinear, sparseConv2d } from './ops/sparse.js';
+export * from './sparse/index.js';

@@ -1,7 +1,9 @@
 /**
- * Direct NCHW conv2d kernels: forward, gradient w.r.t. the input and gradient
- * w.r.t. the weights. One invocation per output element, a plain loop over the
- * reduction, no atomics (simple first versions; tiled kernels come later).
+ * NCHW conv2d launchers: forward, gradient w.r.t. the input and gradient w.r.t. the
+ * weights. The main path is implicit GEMM on the register-blocked matmul skeleton
+ * (kernels/conv2d/implicit-gemm.ts; no im2col buffer), and 1×1 stride-1 unpadded
+ * convolutions go straight to the matmul kernels. The direct kernels below (one
+ * invocation per output element) remain as `*Direct`, a reference and fallback.
  *
  * Layouts: x [n, c, h, w], weights [oc, c, kh, kw], y / gy [n, oc, oh, ow].
  * The geometry travels in `params` (see GEOMETRY); the WGSL never sees a shape.
@@ -9,6 +11,9 @@
 import type { Conv2dGeometry } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
 import type { Program } from './program.js';
+import { matmul } from './matmul.js';
+import { convGemmDims, convGemmParams, convGemmProgram, type ConvGemmConfig, type ConvGemmKind } from './conv2d/implicit-gemm.js';
+import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
 
 const WG = 64;
 
@@ -71,7 +76,7 @@ function forwardProgram(hasBias: boolean): Program {
   };
 }
 
-export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+export function conv2dForwardDirect(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
   const total = g.n * g.oc * g.oh * g.ow;
   const out = rt.alloc(total);
   const inputs = bias ? [x, w, bias] : [x, w];
@@ -117,7 +122,7 @@ const gradInputProgram: Program = {
   GX[i] = acc;`),
 };
 
-export function conv2dGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, g: Conv2dGeometry): GpuStorage {
+export function conv2dGradInputDirect(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, g: Conv2dGeometry): GpuStorage {
   const total = g.n * g.c * g.h * g.w;
   const out = rt.alloc(total);
   rt.run(gradInputProgram, [gy, w], [out], convParams(total, g), Math.ceil(total / WG));
@@ -167,9 +172,101 @@ fn endValid(off: i32, s: i32, size: i32, count: i32) -> i32 {
   GW[i] = acc;`),
 };
 
-export function conv2dGradWeight(rt: GpuRuntime, x: GpuStorage, gy: GpuStorage, g: Conv2dGeometry): GpuStorage {
+export function conv2dGradWeightDirect(rt: GpuRuntime, x: GpuStorage, gy: GpuStorage, g: Conv2dGeometry): GpuStorage {
   const total = g.oc * g.c * g.kh * g.kw;
   const out = rt.alloc(total);
   rt.run(gradWeightProgram, [x, gy], [out], convParams(total, g), Math.ceil(total / WG));
   return out;
+}
+
+// ---- implicit GEMM (main path) ----
+
+/** Per-invocation tiles for the convolution GEMMs (at most 16 × 16: bigger ones compile slowly on llvmpipe). */
+const CONV_TILES: ReadonlyArray<Pick<ConvGemmConfig, 'tm' | 'tn' | 'wgX' | 'wgY'>> = [
+  { tm: 16, tn: 4, wgX: 16, wgY: 4 },
+  { tm: 16, tn: 4, wgX: 8, wgY: 8 },
+  { tm: 8, tn: 4, wgX: 16, wgY: 4 },
+  { tm: 8, tn: 2, wgX: 8, wgY: 8 },
+  { tm: 4, tn: 2, wgX: 16, wgY: 4 },
+  { tm: 2, tn: 2, wgX: 16, wgY: 4 },
+];
+
+export interface ConvPlan {
+  config: ConvGemmConfig;
+  splits: number;
+  kChunk: number;
+}
+
+/** Chooses tile, vec4 modes, bounds checks and split-K for one convolution pass. */
+export function selectConvGemm(kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean, maxInvocations = 1024): ConvPlan {
+  const d = convGemmDims(kind, g);
+  const fits = CONV_TILES.filter((t) => t.wgX * t.wgY <= maxInvocations);
+  const waste = (t: (typeof CONV_TILES)[number]) =>
+    (Math.ceil(d.m / (t.tm * t.wgY)) * t.tm * t.wgY * Math.ceil(d.n / (4 * t.tn * t.wgX)) * 4 * t.tn * t.wgX) / (d.m * d.n);
+  const threads = (t: (typeof CONV_TILES)[number]) => d.batch * Math.ceil(d.m / t.tm) * Math.ceil(d.n / (4 * t.tn));
+  const tile = fits.find((t) => waste(t) <= 1.34 && threads(t) >= 64) ?? [...fits].sort((x, y) => waste(x) - waste(y))[0]!;
+  let splits = 1, kChunk = d.k;
+  if (kind === 'gradWeight' && d.m * d.n < 128 * 128 && d.k >= 1024) {
+    const want = Math.min(32, Math.floor(d.k / 512));
+    if (want >= 2) {
+      kChunk = Math.ceil(d.k / want / 4) * 4;
+      splits = Math.ceil(d.k / kChunk);
+    }
+  }
+  const config: ConvGemmConfig = {
+    kind, ...tile, aVec: kind === 'fwd' && d.k % 4 === 0, cVec: d.n % 4 === 0,
+    checked: d.m % (tile.tm * tile.wgY) !== 0 || d.n % (4 * tile.tn * tile.wgX) !== 0,
+    split: splits > 1, bias: kind === 'fwd' && bias,
+  };
+  return { config, splits, kChunk };
+}
+
+/** Runs one convolution pass with a given plan (tests force variants through this). */
+export function convGemmWith(rt: GpuRuntime, plan: ConvPlan, a: GpuStorage, b: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+  const c = plan.config;
+  const d = convGemmDims(c.kind, g);
+  const out = rt.alloc(d.batch * d.m * d.n);
+  if (out.size === 0) return out;
+  if (!!bias !== c.bias) throw new Error(`conv2d: the plan ${c.kind} ${c.bias ? 'expects' : 'takes no'} bias`);
+  if (plan.splits > 1 !== c.split) throw new Error('conv2d: split-K plans need a partial-sum program and vice versa');
+  if (d.k === 0) throw new Error('conv2d: empty reduction');
+  const z = d.batch * plan.splits;
+  if (z > rt.limits.maxComputeWorkgroupsPerDimension) throw new Error(`conv2d: batch ${d.batch} × ${plan.splits} k-slices exceeds the adapter's workgroup limit`);
+  const target = plan.splits > 1 ? rt.alloc(z * d.m * d.n) : out;
+  const grid: [number, number, number] = [Math.ceil(d.n / (4 * c.tn * c.wgX)), Math.ceil(d.m / (c.tm * c.wgY)), z];
+  rt.run(convGemmProgram(c), bias ? [a, b, bias] : [a, b], [target], convGemmParams(g, c.kind, plan.splits, plan.kChunk), grid);
+  if (plan.splits > 1) {
+    const rc = { vec: d.n % 4 === 0, bias: false, relu: false };
+    const { params, workgroups } = splitReduceLaunch(rc, d.batch, d.m, d.n, plan.splits);
+    rt.run(splitReduceProgram(rc), [target], [out], params, workgroups);
+    rt.release(target);
+  }
+  return out;
+}
+
+/** 1×1, stride 1, no padding: the convolution is a plain (batched) matmul. */
+export function isPointwise(g: Conv2dGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+}
+
+export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+  if (isPointwise(g) && !bias) {
+    // Y[b] [oc, h·w] = W [oc, c] · X[b] [c, h·w]
+    const hw = g.h * g.w;
+    return matmul(rt, w, x, { batch: g.n, m: g.oc, k: g.c, n: hw, transA: false, transB: false, aBatchStride: 0, bBatchStride: g.c * hw });
+  }
+  return convGemmWith(rt, selectConvGemm('fwd', g, !!bias, rt.limits.maxComputeInvocationsPerWorkgroup), w, x, bias, g);
+}
+
+export function conv2dGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, g: Conv2dGeometry): GpuStorage {
+  if (isPointwise(g)) {
+    // gX[b] [c, h·w] = Wᵀ [c, oc] · gY[b] [oc, h·w]   (W stored [oc, c]: the transposed-A variant)
+    const hw = g.h * g.w;
+    return matmul(rt, w, gy, { batch: g.n, m: g.c, k: g.oc, n: hw, transA: true, transB: false, aBatchStride: 0, bBatchStride: g.oc * hw });
+  }
+  return convGemmWith(rt, selectConvGemm('gradInput', g, false, rt.limits.maxComputeInvocationsPerWorkgroup), w, gy, null, g);
+}
+
+export function conv2dGradWeight(rt: GpuRuntime, x: GpuStorage, gy: GpuStorage, g: Conv2dGeometry): GpuStorage {
+  return convGemmWith(rt, selectConvGemm('gradWeight', g, false, rt.limits.maxComputeInvocationsPerWorkgroup), gy, x, null, g);
 }

@@ -1,55 +1,100 @@
 /**
- * Batched matmul, one output element per thread, with either operand stored
- * transposed (so backward passes need no materialised transposes). Correct and
- * simple; the tiled, register-blocked kernels arrive with the dense-kernel issue.
+ * Batched matmul launcher: picks a program for the shape (kernels/matmul/select.ts)
+ * and runs it, with either operand stored transposed (so backward passes need no
+ * materialised transposes) and an optional fused bias + ReLU epilogue.
+ *
+ * Programs: the register-blocked `vec4` kernel (matmul/tiled.ts on the GEMM skeleton
+ * of matmul/gemm-core.ts), matrix–vector kernels (matmul/gemv.ts), and split-K
+ * partial sums reduced by matmul/splitk.ts.
  */
 import type { MatmulGeometry } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
 import type { Program } from './program.js';
+import { gemvProgram, gemvTile } from './matmul/gemv.js';
+import { matmulParams } from './matmul/layout.js';
+import { type MatmulPlan, selectMatmul } from './matmul/select.js';
+import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
+import { tiledProgram, tiledTile } from './matmul/tiled.js';
 
-const TILE = 16;
+export type { MatmulPlan } from './matmul/select.js';
+export { selectMatmul } from './matmul/select.js';
 
-function naiveProgram(): Program {
-  return {
-    key: 'matmul:naive',
-    inputs: [{ name: 'A' }, { name: 'B' }],
-    outputs: [{ name: 'C' }],
-    workgroupSize: [TILE, TILE],
-    // params: m, k, n, aRow, aCol, bRow, bCol, aBatch, bBatch
-    body: () => `
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let m = pu(0u); let k = pu(1u); let n = pu(2u);
-  let row = gid.y; let col = gid.x; let b = gid.z;
-  if (row >= m || col >= n) { return; }
-  var a = b * pu(7u) + row * pu(3u);
-  var bb = b * pu(8u) + col * pu(6u);
-  let aStep = pu(4u); let bStep = pu(5u);
-  var acc = 0.0;
-  for (var p = 0u; p < k; p++) {
-    acc += A[a] * B[bb];
-    a += aStep;
-    bb += bStep;
-  }
-  C[(b * m + row) * n + col] = acc;
-}`,
-  };
+export interface GpuEpilogue {
+  /** Added per output column n (length n). */
+  bias?: GpuStorage | null;
+  relu?: boolean;
 }
 
-export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: MatmulGeometry): GpuStorage {
+/** The programs a plan dispatches (for compile checks and reports). */
+export function planPrograms(plan: MatmulPlan, epilogue: { bias?: boolean; relu?: boolean } = {}, vecOut = false): Program[] {
+  const main = plan.program.kind === 'tiled' ? tiledProgram(plan.program) : gemvProgram(plan.program);
+  if (plan.splits <= 1) return [main];
+  return [main, splitReduceProgram({ vec: vecOut, bias: !!epilogue.bias, relu: !!epilogue.relu })];
+}
+
+function checkGeometry(g: MatmulGeometry): void {
+  for (const [name, v] of Object.entries({ batch: g.batch, m: g.m, k: g.k, n: g.n })) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`matmul: ${name} must be a non-negative integer, got ${v}`);
+  }
+}
+
+export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: MatmulGeometry, epilogue: GpuEpilogue = {}): GpuStorage {
+  checkGeometry(g);
+  const plan = selectMatmul(g, { bias: !!epilogue.bias, relu: !!epilogue.relu }, rt.limits);
+  return matmulWith(rt, plan, a, b, g, epilogue);
+}
+
+/** Runs a given plan (tests force each variant through this). */
+export function matmulWith(rt: GpuRuntime, plan: MatmulPlan, a: GpuStorage, b: GpuStorage, g: MatmulGeometry, epilogue: GpuEpilogue = {}): GpuStorage {
+  checkGeometry(g);
   const { batch, m, k, n } = g;
+  const bias = epilogue.bias ?? null;
+  if (bias && bias.size !== n) throw new Error(`matmul: bias has ${bias.size} elements, expected n = ${n}`);
   const out = rt.alloc(batch * m * n);
-  const params = [
-    m, k, n,
-    g.transA ? 1 : k, g.transA ? m : 1,
-    g.transB ? k : n, g.transB ? 1 : n,
-    g.aBatchStride, g.bBatchStride,
-  ];
-  // params[3] = A row stride, [4] = A step along k, [5] = B step along k, [6] = B column stride
-  const [aRow, aK] = g.transA ? [1, m] : [k, 1];
-  const [bK, bCol] = g.transB ? [1, k] : [n, 1];
-  params.splice(3, 4, aRow, aK, bK, bCol);
-  if (batch > rt.limits.maxComputeWorkgroupsPerDimension) throw new Error(`matmul: batch ${batch} exceeds the adapter's workgroup limit`);
-  rt.run(naiveProgram(), [a, b], [out], params, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+  if (batch * m * n === 0) return out;
+  if (k === 0) {
+    // Empty reduction: zeros (plus the epilogue), through a split-K reduction of zero slices.
+    runReduce(rt, null, bias, !!epilogue.relu, out, batch, m, n, 0);
+    return out;
+  }
+  const splits = plan.splits;
+  const z = batch * splits;
+  if (z > rt.limits.maxComputeWorkgroupsPerDimension) throw new Error(`matmul: batch ${batch} × ${splits} k-slices exceeds the adapter's workgroup limit`);
+  const p = plan.program;
+  if (splits === 1 && (!!p.epilogue.bias !== !!bias || !!p.epilogue.relu !== !!epilogue.relu)) {
+    throw new Error(`matmul: the plan's epilogue does not match the call (${JSON.stringify(p.epilogue)})`);
+  }
+  if (splits > 1 && !p.split) throw new Error('matmul: a split-K plan needs a program that writes partial sums');
+  if (splits === 1 && p.split) throw new Error('matmul: a partial-sum program needs splits > 1');
+  const target = splits > 1 ? rt.alloc(z * m * n) : out;
+  const inputs = splits === 1 && bias ? [a, b, bias] : [a, b];
+  const params = matmulParams(g, splits, splits > 1 ? plan.kChunk : k);
+  if (p.kind === 'tiled') {
+    const [tr, tc] = tiledTile(p);
+    rt.run(tiledProgram(p), inputs, [target], params, [Math.ceil(n / tc), Math.ceil(m / tr), z]);
+  } else {
+    const len = p.side === 'n1' ? m : n;
+    rt.run(gemvProgram(p), inputs, [target], params, [Math.ceil(len / gemvTile(p)), 1, z]);
+  }
+  if (splits > 1) {
+    runReduce(rt, target, bias, !!epilogue.relu, out, batch, m, n, splits);
+    rt.release(target);
+  }
   return out;
+}
+
+function runReduce(rt: GpuRuntime, partials: GpuStorage | null, bias: GpuStorage | null, relu: boolean, out: GpuStorage, batch: number, m: number, n: number, splits: number): void {
+  const vec = n % 4 === 0;
+  const c = { vec, bias: !!bias, relu };
+  const { params, workgroups } = splitReduceLaunch(c, batch, m, n, splits);
+  const inputs = [partials ?? out, ...(bias ? [bias] : [])];
+  // With zero slices the partials binding is never read, but it may not alias the output: bind a scratch storage.
+  if (!partials) {
+    const scratch = rt.alloc(4);
+    inputs[0] = scratch;
+    rt.run(splitReduceProgram(c), inputs, [out], params, workgroups);
+    rt.release(scratch);
+    return;
+  }
+  rt.run(splitReduceProgram(c), inputs, [out], params, workgroups);
 }

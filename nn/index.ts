@@ -40,3 +40,5 @@ export { trainEpoch, evaluate } from './train.js';
 export type { EpochStats, EvalStats, BatchProgress } from './train.js';
 export { fit } from './fit.js';
 export type { FitOptions, FitResult } from './fit.js';
+export { SparseLinear, SparseConv2d, toSparse, SparseSequential } from './sparse/index.js';
+export type { SparseConv2dGeometry, ToSparseOptions, SparseChoice, SparseFormat } from './sparse/index.js';

@@ -5,11 +5,15 @@
 import type {
   AdamConfig, Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, SgdConfig, Storage, StridedView, UnaryOp,
 } from '../backend.js';
+import type { MatmulEpilogue } from '../backend.js';
 import { binaryFns, unaryFns } from './elementwise.js';
 import { forEachStrided } from './strided.js';
 import * as conv from './conv.js';
 import * as pool from './pool.js';
 import * as optim from './optim.js';
+import * as sparse from './sparse.js';
+import type { SparseMatrix } from '../sparse/bsr.js';
+import type { SparseStorage } from '../backend.js';
 
 export class CpuStorage implements Storage {
   constructor(public data: Float64Array) {}
@@ -114,8 +118,9 @@ export class CpuBackend implements Backend {
     return this.wrap(out);
   }
 
-  matmul(a: Storage, b: Storage, g: MatmulGeometry): Storage {
+  matmul(a: Storage, b: Storage, g: MatmulGeometry, epilogue: MatmulEpilogue = {}): Storage {
     const ad = this.data(a), bd = this.data(b);
+    const bias = epilogue.bias ? this.data(epilogue.bias) : null;
     const { batch, m, k, n } = g;
     const out = new Float64Array(batch * m * n);
     // Element (i, p) of A and (p, j) of B for either storage order.
@@ -127,7 +132,8 @@ export class CpuBackend implements Backend {
         for (let j = 0; j < n; j++) {
           let acc = 0;
           for (let p = 0; p < k; p++) acc += ad[ao + i * aRow + p * aCol]! * bd[bo + p * bRow + j * bCol]!;
-          out[oo + i * n + j] = acc;
+          if (bias) acc += bias[j]!;
+          out[oo + i * n + j] = epilogue.relu ? Math.max(acc, 0) : acc;
         }
     }
     return this.wrap(out);
@@ -168,6 +174,20 @@ export class CpuBackend implements Backend {
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, c: AdamConfig): void {
     optim.adamStep(this.data(param), this.data(grad), this.data(m), this.data(v), c);
+  }
+
+  uploadSparse(m: SparseMatrix): SparseStorage {
+    return { matrix: m, deviceBytes: m.bytes };
+  }
+
+  releaseSparse(): void {}
+
+  sparseMatmul(w: SparseStorage, x: Storage, bias: Storage | null, batch: number): Storage {
+    return this.wrap(sparse.sparseMatmul(w.matrix, this.data(x), bias ? this.data(bias) : null, batch));
+  }
+
+  sparseConv2d(x: Storage, w: SparseStorage, bias: Storage | null, g: Conv2dGeometry): Storage {
+    return this.wrap(sparse.sparseConv2d(w.matrix, this.data(x), bias ? this.data(bias) : null, g));
   }
 
   flush(): void {}

@@ -2,16 +2,15 @@
  * Matrix products. Backward passes use the kernels' transposed-operand variants
  * (Aᵀ·B, A·Bᵀ), so no transpose is ever materialised.
  */
-import type { Backend, MatmulGeometry, Storage } from '../backend.js';
+import type { Backend, MatmulEpilogue, MatmulGeometry, Storage } from '../backend.js';
 import { broadcastShapes, fmtShape, sameShape, sizeOf } from '../shape.js';
 import { commonBackend, makeResult, type Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
 import { sumToShape } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 
 /** Raw batched product of row-major operands, with optional transposed storage. */
-function product(backend: Backend, a: Storage, b: Storage, g: MatmulGeometry): Storage {
-  return backend.matmul(a, b, g);
+function product(backend: Backend, a: Storage, b: Storage, g: MatmulGeometry, epilogue?: MatmulEpilogue): Storage {
+  return backend.matmul(a, b, g, epilogue);
 }
 
 /**
@@ -59,7 +58,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   });
 }
 
-/** y = x·Wᵀ + b with W stored [out, in] (torch.nn.functional.linear); x is [..., in]. */
+/**
+ * y = x·Wᵀ + b with W stored [out, in] (torch.nn.functional.linear); x is [..., in].
+ * The bias is fused into the matmul's epilogue; its gradient is the sum of g over rows.
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const backend = commonBackend('linear', inputs);
@@ -73,8 +75,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const lead = x.shape.slice(0, -1);
   const s = product(backend, x.storageFor('linear'), weight.storageFor('linear'), {
     batch: 1, m: rows, k: inF, n: out, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0,
-  });
-  const y = makeResult('linear', backend, s, [...lead, out], [x, weight], (g) => {
+  }, bias ? { bias: bias.storageFor('linear') } : undefined);
+  return makeResult('linear', backend, s, [...lead, out], inputs, (g) => {
     const gs = g.storageFor('linear backward');
     return [
       x.requiresGrad
@@ -83,8 +85,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       weight.requiresGrad
         ? makeResult('linear grad', backend, product(backend, gs, x.storageFor('linear backward'), { batch: 1, m: out, k: rows, n: inF, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 }), weight.shape, [])
         : null,
+      bias?.requiresGrad ? sumToShape(g, bias.shape) : null,
     ];
   });
-  return bias ? add(y, bias) : y;
 }
-

@@ -5,16 +5,28 @@ import type {
 import * as elementwise from '../../kernels/elementwise.js';
 import * as copy from '../../kernels/copy.js';
 import * as reduction from '../../kernels/reduce.js';
+import type { MatmulEpilogue } from '../backend.js';
 import * as mm from '../../kernels/matmul.js';
 import * as conv from '../../kernels/conv2d.js';
 import * as pool from '../../kernels/pool2d.js';
 import { fill } from '../../kernels/fill.js';
 import * as optim from '../../kernels/optim.js';
+import { uploadCsr, csrMatmul } from '../../kernels/sparse/csr-spmm.js';
+import { uploadBsr, bsrMatmul } from '../../kernels/sparse/bsr-spmm.js';
+import { sparseConv2d } from '../../kernels/sparse/sparse-conv.js';
+import { GpuSparse } from '../../kernels/sparse/storage.js';
+import type { SparseStorage } from '../backend.js';
+import type { SparseMatrix } from '../sparse/bsr.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
 import type { GpuContext } from './device.js';
 
 function gs(s: Storage): GpuStorage {
   if (!(s instanceof GpuStorage)) throw new Error('webgpu backend: storage belongs to another backend');
+  return s;
+}
+
+function gsp(s: SparseStorage): GpuSparse {
+  if (!(s instanceof GpuSparse)) throw new Error('webgpu backend: sparse storage belongs to another backend');
   return s;
 }
 
@@ -66,8 +78,8 @@ export class WebGpuBackend implements Backend {
     return reduction.reduce(this.rt, op, gs(x), outer, inner);
   }
 
-  matmul(a: Storage, b: Storage, g: MatmulGeometry): Storage {
-    return mm.matmul(this.rt, gs(a), gs(b), g);
+  matmul(a: Storage, b: Storage, g: MatmulGeometry, epilogue: MatmulEpilogue = {}): Storage {
+    return mm.matmul(this.rt, gs(a), gs(b), g, { bias: epilogue.bias ? gs(epilogue.bias) : null, relu: epilogue.relu });
   }
 
   conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage {
@@ -104,6 +116,24 @@ export class WebGpuBackend implements Backend {
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, c: AdamConfig): void {
     optim.adamStep(this.rt, gs(param), gs(grad), gs(m), gs(v), c);
+  }
+
+  uploadSparse(m: SparseMatrix): SparseStorage {
+    return m.format === 'csr' ? uploadCsr(this.rt, m) : uploadBsr(this.rt, m);
+  }
+
+  releaseSparse(s: SparseStorage): void {
+    gsp(s).release();
+  }
+
+  sparseMatmul(w: SparseStorage, x: Storage, bias: Storage | null, batch: number): Storage {
+    const sw = gsp(w);
+    const b = bias ? gs(bias) : null;
+    return sw.matrix.format === 'csr' ? csrMatmul(this.rt, sw, gs(x), b, batch) : bsrMatmul(this.rt, sw, gs(x), b, batch);
+  }
+
+  sparseConv2d(x: Storage, w: SparseStorage, bias: Storage | null, g: Conv2dGeometry): Storage {
+    return sparseConv2d(this.rt, gsp(w), gs(x), bias ? gs(bias) : null, g);
   }
 
   flush(): void {

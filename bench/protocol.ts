@@ -1,0 +1,65 @@
+/**
+ * The timing protocol of DESIGN.md §4, shared by benchmarks: `warmup` untimed runs
+ * (pipeline compilation, buffer pools), then `reps` timed repetitions, each one call
+ * of the workload followed by a device sync; the median is the figure, with min, max
+ * and the interquartile range as the spread. Wall clock (`performance.now()`) around the
+ * sync, because llvmpipe has no timestamp queries.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface ProtocolOptions {
+  /** Untimed runs before timing (the first compiles pipelines). */
+  warmup: number;
+  /** Timed repetitions. */
+  reps: number;
+  /** Stop adding repetitions after this many seconds (at least `minReps` are run). */
+  budgetS: number;
+  minReps: number;
+}
+
+export const DEFAULT_PROTOCOL: ProtocolOptions = { warmup: 2, reps: 7, budgetS: 6, minReps: 3 };
+
+export interface Measurement {
+  /** Seconds per repetition. */
+  median: number;
+  min: number;
+  max: number;
+  q1: number;
+  q3: number;
+  /** Every timed repetition, in run order (seconds). */
+  samples: number[];
+  warmup: number;
+}
+
+/** One line describing the protocol, to print next to the figures. */
+export function describeProtocol(o: ProtocolOptions, sync: string): string {
+  return `${o.warmup} warm-up run(s) (compile pipelines), then up to ${o.reps} timed repetitions (at least ${o.minReps}; no new one after ${o.budgetS} s), each ending in a device sync (${sync}); median reported, spread as min–max and IQR; wall clock`;
+}
+
+function quantile(sorted: number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** Times `work` (which records device work and disposes what it creates); `sync` ends each repetition. */
+export async function measure(work: () => void | Promise<void>, sync: () => Promise<void>, o: ProtocolOptions = DEFAULT_PROTOCOL): Promise<Measurement> {
+  for (let i = 0; i < o.warmup; i++) {
+    await work();
+    await sync();
+  }
+  const samples: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < o.reps; i++) {
+    const t0 = performance.now();
+    await work();
+    await sync();
+    samples.push((performance.now() - t0) / 1000);
+    if (i + 1 >= o.minReps && (performance.now() - start) / 1000 > o.budgetS) break;
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    median: quantile(sorted, 0.5), min: sorted[0]!, max: sorted[sorted.length - 1]!,
+    q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75), samples, warmup: o.warmup,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * BSR sparse × dense products for Linear layers: y[batch, out] = x[batch, in] · Wᵀ
+ * with W [out, in] in r×c blocks.
+ *
+ * Register blocking: an invocation owns one block row (r output rows) and one vec4
+ * column of the batch, i.e. an r × 4 micro-tile of yᵀ held in r vec4 accumulators.
+ * Per stored block it loads the c vec4s of XT the block touches (four at a time) and
+ * reuses each for the r rows: r·c FMAs on vec4s per c loads, against 1 per load in
+ * CSR. Block values are read as vec4s (r·c is a multiple of 4 for every supported
+ * shape). The block shape is a compile-time constant (one pipeline per shape), so
+ * the micro-tile is fully unrolled.
+ *
+ * Block rows are sorted by their block count, longest first (as CSR rows are), so
+ * neighbouring invocations run equally long loops.
+ */
+import type { BsrMatrix } from '../../engine/sparse/bsr.js';
+import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { Program } from '../program.js';
+import { transposeToVec4 } from './layout.js';
+import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
+
+const LANE = ['x', 'y', 'z', 'w'];
+
+export function uploadBsr(rt: GpuRuntime, m: BsrMatrix): GpuSparse {
+  const order = Array.from({ length: m.blockRows }, (_, i) => i);
+  const len = (i: number) => m.blockRowPtr[i + 1]! - m.blockRowPtr[i]!;
+  order.sort((a, b) => len(b) - len(a) || a - b);
+  return new GpuSparse(rt, m, {
+    order: uploadU32(rt, Uint32Array.from(order)),
+    ptr: uploadU32(rt, m.blockRowPtr),
+    cols: uploadU32(rt, m.packedColIdx()),
+    vals: rt.upload(m.values),
+  }, { blockRows: m.blockRows });
+}
+
+/**
+ * The unrolled micro-tile update for one stored block `k` (WGSL statements): row i
+ * of the block updates accumulator a{i}_{t} for each of the `tb` batch vec4s t, so
+ * every block value loaded serves tb vec4 FMAs and every input vec4 serves r.
+ * `xOf(j, t)` is the input vec4 for block column j and batch group t.
+ */
+export function blockUpdateWgsl(r: number, c: number, xOf: (j: number, t: number) => string, tb = 1): string {
+  const lines: string[] = [`    let vb = k * ${(r * c) / 4}u;`];
+  const declared = new Set<number>();
+  for (let j0 = 0; j0 < c; j0 += 4) {
+    const cw = Math.min(4, c - j0);
+    for (let j = j0; j < j0 + cw; j++) for (let t = 0; t < tb; t++) lines.push(`    let x${j}_${t} = ${xOf(j, t)};`);
+    for (let i = 0; i < r; i++) {
+      for (let j = j0; j < j0 + cw; j++) {
+        const v = Math.floor((i * c + j) / 4);
+        if (!declared.has(v)) {
+          declared.add(v);
+          lines.push(`    let wv${v} = Vals[vb + ${v}u];`);
+        }
+      }
+      for (let t = 0; t < tb; t++) {
+        // elements (i, j0..j0+cw) of the block, flat index i·c + j
+        const terms = Array.from({ length: cw }, (_, q) => {
+          const flat = i * c + j0 + q;
+          return `wv${Math.floor(flat / 4)}.${LANE[flat % 4]} * x${j0 + q}_${t}`;
+        });
+        lines.push(`    a${i}_${t} += ${terms.join(' + ')};`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+function spmmProgram(r: number, c: number, tb: number, bits: 16 | 32, bias: boolean, wg: [number, number]): Program {
+  const rs = Array.from({ length: r }, (_, i) => i);
+  const ts = Array.from({ length: tb }, (_, i) => i);
+  return {
+    key: `sparse:bsr-spmm:${r}x${c}:tb${tb}:i${bits}:${bias ? 'bias' : 'nobias'}:${wg[0]}x${wg[1]}`,
+    inputs: [
+      { name: 'Order', type: 'array<u32>' }, { name: 'Ptr', type: 'array<u32>' }, { name: 'Cols', type: 'array<u32>' },
+      { name: 'Vals', type: 'array<vec4<f32>>' }, { name: 'XT', type: 'array<vec4<f32>>' }, ...(bias ? [{ name: 'Bias' }] : []),
+    ],
+    outputs: [{ name: 'Y' }],
+    workgroupSize: wg,
+    // params: blockRows, nb4, batch, rows
+    body: () => `
+${colIndexWgsl(bits)}
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let nb4 = pu(1u); let batch = pu(2u); let rows = pu(3u);
+  let g = gid.x; let oi = gid.y + gid.z * 65535u * WG_Y;
+  if (g * ${tb}u >= nb4 || oi >= pu(0u)) { return; }
+  let br = Order[oi];
+  // A partial last group reads a clamped column; its extra lanes are not stored.
+${ts.map((t) => `  let o${t} = min(g * ${tb}u + ${t}u, nb4 - 1u);`).join('\n')}
+${rs.flatMap((i) => ts.map((t) => `  var a${i}_${t} = vec4<f32>(0.0);`)).join('\n')}
+  for (var k = Ptr[br]; k < Ptr[br + 1u]; k++) {
+    let xb = colAt(k) * ${c}u;
+${blockUpdateWgsl(r, c, (j, t) => `XT[(xb + ${j}u) * nb4 + o${t}]`, tb)}
+  }
+${rs.flatMap((i) => ts.map((t) => `  store(br * ${r}u + ${i}u, g * ${tb}u + ${t}u, batch, rows, a${i}_${t});`)).join('\n')}
+}
+fn store(row: u32, b4: u32, batch: u32, rows: u32, acc: vec4<f32>) {
+  if (row >= rows || b4 >= pu(1u)) { return; }
+  let v = acc${bias ? ' + vec4<f32>(Bias[row])' : ''};
+  for (var j = 0u; j < 4u; j++) {
+    let b = b4 * 4u + j;
+    if (b < batch) { Y[b * rows + row] = v[j]; }
+  }
+}`,
+  };
+}
+
+/** Batch vec4s per invocation: enough to amortise the block values, few enough to keep r·tb accumulators. */
+export function bsrBatchTile(r: number, nb4: number): number {
+  const cap = r >= 8 ? 4 : 8;
+  return Math.max(1, Math.min(cap, 2 ** Math.floor(Math.log2(Math.max(1, nb4 / 8)))));
+}
+
+export function bsrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number, tbOverride?: number): GpuStorage {
+  const m = w.matrix as BsrMatrix;
+  const [r, c] = m.block;
+  const y = rt.alloc(batch * m.rows);
+  const nb4 = Math.ceil(batch / 4);
+  const xt = transposeToVec4(rt, x, batch, m.cols, m.paddedCols);
+  const tb = tbOverride ?? bsrBatchTile(r, nb4);
+  const groups = Math.ceil(nb4 / tb);
+  const wg = gridShape(groups);
+  const gy = Math.ceil(m.blockRows / wg[1]);
+  const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
+  const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), w.buffer('vals'), xt, ...(bias ? [bias] : [])];
+  rt.run(spmmProgram(r, c, tb, m.indexBits, !!bias, wg), ins, [y], [m.blockRows, nb4, batch, m.rows], grid);
+  rt.release(xt);
+  return y;
+}

@@ -1,0 +1,184 @@
+/**
+ * CSR sparse × dense products for Linear layers: y[batch, out] = x[batch, in] · Wᵀ
+ * with W [out, in] in CSR.
+ *
+ * Scheduling (row balancing). At upload, rows are cut into segments of at most
+ * `maxSegment` non-zeros (so a single very long row is shared by several threads)
+ * and the segments are sorted by length, longest first (Sputnik's row swizzle):
+ * neighbouring invocations — which llvmpipe runs as SIMD lanes of one loop, and a
+ * GPU as one warp — get equally long loops, and the longest work starts first.
+ * Segments of a split row write partial sums; a small fix-up pass adds them.
+ *
+ * Batch ≥ 2 (SpMM): x is transposed once to XT [in, ⌈batch/4⌉] vec4s (layout.ts);
+ * the grid is (vec4 batch column, segment), each invocation accumulates TB vec4s of
+ * the batch for its segment: per non-zero it reads one index and one value and TB
+ * contiguous vec4s of XT. It writes y in its [batch, out] layout directly.
+ * Batch 1 (SpMV): one invocation per segment, scalar.
+ *
+ * Device buffers: Seg (vec4<u32>: row, start, end, partial slot or NONE),
+ * Cols (packed 16-bit pairs when in ≤ 65536), Vals, Splits (vec4<u32>: row, first
+ * slot, slot count, 0) for the fix-up.
+ */
+import type { CsrMatrix } from '../../engine/sparse/csr.js';
+import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { Program } from '../program.js';
+import { transposeToVec4 } from './layout.js';
+import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
+
+const NONE = 0xffffffff;
+
+export interface CsrSchedule {
+  /** Longest segment; longer rows are split. Default: max(256, 8 × mean row length). */
+  maxSegment?: number;
+  /** Sort segments by length (default true); false keeps the natural row order (naive CSR). */
+  sort?: boolean;
+}
+
+/** Builds segments and split-row descriptors on the host; uploads everything. */
+export function uploadCsr(rt: GpuRuntime, m: CsrMatrix, schedule: CsrSchedule = {}): GpuSparse {
+  const mean = m.nnz / m.rows;
+  const maxSeg = Math.max(1, schedule.maxSegment ?? Math.max(256, Math.ceil(8 * mean)));
+  const segs: Array<[number, number, number, number]> = [];
+  const splits: number[] = [];
+  let slots = 0;
+  for (let r = 0; r < m.rows; r++) {
+    const start = m.rowPtr[r]!, end = m.rowPtr[r + 1]!;
+    if (end - start <= maxSeg) {
+      segs.push([r, start, end, NONE]);
+      continue;
+    }
+    const count = Math.ceil((end - start) / maxSeg);
+    splits.push(r, slots, count, 0);
+    for (let s = 0; s < count; s++) segs.push([r, start + s * maxSeg, Math.min(end, start + (s + 1) * maxSeg), slots++]);
+  }
+  if (schedule.sort ?? true) segs.sort((a, b) => b[2] - b[1] - (a[2] - a[1]) || a[0] - b[0]);
+  const segWords = new Uint32Array(segs.length * 4);
+  segs.forEach((s, i) => segWords.set(s, i * 4));
+  return new GpuSparse(rt, m, {
+    seg: uploadU32(rt, segWords),
+    cols: uploadU32(rt, m.packedColIdx()),
+    vals: rt.upload(m.values),
+    splits: uploadU32(rt, Uint32Array.from(splits)),
+  }, { segments: segs.length, slots, splitRows: splits.length / 4 });
+}
+
+/** SpMM: TB vec4 batch columns per invocation. */
+function spmmProgram(bits: 16 | 32, tb: number, bias: boolean, wg: [number, number]): Program {
+  const t = Array.from({ length: tb }, (_, i) => i);
+  return {
+    key: `sparse:csr-spmm:i${bits}:tb${tb}:${bias ? 'bias' : 'nobias'}:${wg[0]}x${wg[1]}`,
+    inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'XT', type: 'array<vec4<f32>>' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    outputs: [{ name: 'Y' }, { name: 'Part', type: 'array<vec4<f32>>' }],
+    workgroupSize: wg,
+    // params: nseg, nb4, batch, rows, ngroups (⌈nb4/TB⌉)
+    body: () => `
+${colIndexWgsl(bits)}
+fn emit(s: vec4<u32>, b4: u32, acc: vec4<f32>) {
+  let nb4 = pu(1u);
+  if (b4 >= nb4) { return; }
+  if (s.w != 0xffffffffu) { Part[s.w * nb4 + b4] = acc; return; }
+  let batch = pu(2u); let rows = pu(3u);
+  let v = acc${bias ? ' + vec4<f32>(Bias[s.x])' : ''};
+  for (var j = 0u; j < 4u; j++) {
+    let b = b4 * 4u + j;
+    if (b < batch) { Y[b * rows + s.x] = v[j]; }
+  }
+}
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let nseg = pu(0u); let nb4 = pu(1u);
+  let g = gid.x; let si = gid.y + gid.z * 65535u * WG_Y;
+  if (g >= pu(4u) || si >= nseg) { return; }
+  let s = Seg[si];
+  let b0 = g * ${tb}u;
+  // Clamp reads of a partial last group into range; its extra lanes are not written.
+${t.map((i) => `  let o${i} = min(b0 + ${i}u, nb4 - 1u);`).join('\n')}
+${t.map((i) => `  var a${i} = vec4<f32>(0.0);`).join('\n')}
+  for (var k = s.y; k < s.z; k++) {
+    let v = Vals[k];
+    let row = colAt(k) * nb4;
+${t.map((i) => `    a${i} += v * XT[row + o${i}];`).join('\n')}
+  }
+${t.map((i) => `  emit(s, b0 + ${i}u, a${i});`).join('\n')}
+}`,
+  };
+}
+
+function spmvProgram(bits: 16 | 32, bias: boolean): Program {
+  return {
+    key: `sparse:csr-spmv:i${bits}:${bias ? 'bias' : 'nobias'}`,
+    inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'X' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    outputs: [{ name: 'Y' }, { name: 'Part' }],
+    workgroupSize: [64],
+    // params: nseg
+    body: () => `
+${colIndexWgsl(bits)}
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let si = linearIndex(gid, nwg);
+  if (si >= pu(0u)) { return; }
+  let s = Seg[si];
+  var acc = 0.0;
+  for (var k = s.y; k < s.z; k++) { acc += Vals[k] * X[colAt(k)]; }
+  if (s.w != 0xffffffffu) { Part[s.w] = acc; } else { Y[s.x] = acc${bias ? ' + Bias[s.x]' : ''}; }
+}`,
+  };
+}
+
+/** Adds the partial sums of split rows: one invocation per (split row, batch element). */
+function fixupProgram(bias: boolean): Program {
+  return {
+    key: `sparse:csr-fixup:${bias ? 'bias' : 'nobias'}`,
+    inputs: [{ name: 'Splits', type: 'array<vec4<u32>>' }, { name: 'Part' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    outputs: [{ name: 'Y' }],
+    workgroupSize: [64],
+    // params: nsplit·batch, batch, slot stride (floats), rows
+    body: () => `
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linearIndex(gid, nwg);
+  if (i >= pu(0u)) { return; }
+  let batch = pu(1u); let stride = pu(2u);
+  let sp = Splits[i / batch]; let b = i % batch;
+  var acc = ${bias ? 'Bias[sp.x]' : '0.0'};
+  for (var s = 0u; s < sp.z; s++) { acc += Part[(sp.y + s) * stride + b]; }
+  Y[b * pu(3u) + sp.x] = acc;
+}`,
+  };
+}
+
+export interface CsrLaunchOptions {
+  /** vec4 batch columns per invocation (1, 2 or 4); default by batch size. */
+  tb?: number;
+}
+
+export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number, o: CsrLaunchOptions = {}): GpuStorage {
+  const m = w.matrix as CsrMatrix;
+  const rows = m.rows;
+  const y = rt.alloc(batch * rows);
+  const nseg = w.info.segments!, slots = w.info.slots!, nsplit = w.info.splitRows!;
+  const b = bias ? [bias] : [];
+  const bits = m.indexBits;
+  let stride: number;
+  let part: GpuStorage;
+  if (batch === 1) {
+    stride = 1;
+    part = rt.alloc(Math.max(1, slots));
+    rt.run(spmvProgram(bits, !!bias), [w.buffer('seg'), w.buffer('cols'), w.buffer('vals'), x, ...b], [y, part], [nseg], Math.ceil(nseg / 64));
+  } else {
+    const nb4 = Math.ceil(batch / 4);
+    stride = nb4 * 4;
+    const tb = o.tb ?? (nb4 >= 64 ? 4 : nb4 >= 16 ? 2 : 1);
+    const groups = Math.ceil(nb4 / tb);
+    const wg = gridShape(groups);
+    const xt = transposeToVec4(rt, x, batch, m.cols);
+    part = rt.alloc(Math.max(1, slots) * stride);
+    const gy = Math.ceil(nseg / wg[1]);
+    const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
+    rt.run(spmmProgram(bits, tb, !!bias, wg), [w.buffer('seg'), w.buffer('cols'), w.buffer('vals'), xt, ...b], [y, part], [nseg, nb4, batch, rows, groups], grid);
+    rt.release(xt);
+  }
+  if (nsplit > 0) rt.run(fixupProgram(!!bias), [w.buffer('splits'), part, ...b], [y], [nsplit * batch, batch, stride, rows], Math.ceil((nsplit * batch) / 64));
+  rt.release(part);
+  return y;
+}

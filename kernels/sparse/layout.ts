@@ -1,0 +1,45 @@
+/**
+ * Activation layout for the sparse products: x [batch, in] (a Linear layer's input)
+ * is transposed once into XT [inPad, nb4] of vec4s over the batch (nb4 = ⌈batch/4⌉),
+ * zero-padded in both directions. Neighbouring invocations of the SpMM kernels then
+ * read neighbouring vec4s of one XT row — contiguous, and vectorised across lanes by
+ * llvmpipe — while the sparse row's index and value are the same for all of them.
+ */
+import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { Program } from '../program.js';
+
+const WX = 64, WY = 4;
+
+function transposeProgram(): Program {
+  return {
+    key: 'sparse:xt',
+    inputs: [{ name: 'X' }],
+    outputs: [{ name: 'XT', type: 'array<vec4<f32>>' }],
+    workgroupSize: [WX, WY],
+    // params: batch, in, inPad, nb4
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let batch = pu(0u); let inF = pu(1u); let inPad = pu(2u); let nb4 = pu(3u);
+  let c = gid.x; let b4 = gid.y;
+  if (c >= inPad || b4 >= nb4) { return; }
+  var v = vec4<f32>(0.0);
+  if (c < inF) {
+    let b = b4 * 4u;
+    for (var j = 0u; j < 4u; j++) {
+      if (b + j < batch) { v[j] = X[(b + j) * inF + c]; }
+    }
+  }
+  XT[c * nb4 + b4] = v;
+}`,
+  };
+}
+
+/** XT [inPad, ⌈batch/4⌉] vec4 from x [batch, in]; rows ≥ in and lanes ≥ batch are zero. */
+export function transposeToVec4(rt: GpuRuntime, x: GpuStorage, batch: number, inF: number, inPad = inF): GpuStorage {
+  const nb4 = Math.ceil(batch / 4);
+  const xt = rt.alloc(inPad * nb4 * 4);
+  if (nb4 > 65535 * WY) throw new Error(`sparse: batch ${batch} is too large for one dispatch`);
+  rt.run(transposeProgram(), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
+  return xt;
+}

@@ -1,0 +1,72 @@
+/**
+ * Device-side sparse matrices: the buffers a kernel family needs for one CSR/BSR
+ * matrix, uploaded once and released together.
+ */
+import type { SparseStorage } from '../../engine/backend.js';
+import type { SparseMatrix } from '../../engine/sparse/bsr.js';
+import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+
+/** Uploads raw u32 words (indices) into a storage bound as `array<u32>`. */
+export function uploadU32(rt: GpuRuntime, words: Uint32Array): GpuStorage {
+  // The runtime writes a Float32Array's bytes verbatim: a view keeps the bit patterns.
+  return rt.upload(new Float32Array(words.buffer, words.byteOffset, words.length));
+}
+
+export class GpuSparse implements SparseStorage {
+  private released = false;
+  /** Derived buffers keyed by use (e.g. convolution offsets per input geometry). */
+  private readonly derived = new Map<string, GpuStorage>();
+
+  constructor(
+    readonly rt: GpuRuntime,
+    readonly matrix: SparseMatrix,
+    /** Named buffers of the kernel family's layout. */
+    readonly buffers: Readonly<Record<string, GpuStorage>>,
+    /** Host-side facts the launchers need (segment counts, …). */
+    readonly info: Readonly<Record<string, number>>,
+  ) {}
+
+  get deviceBytes(): number {
+    let bytes = 0;
+    for (const s of Object.values(this.buffers)) bytes += s.buffer.size;
+    for (const s of this.derived.values()) bytes += s.buffer.size;
+    return bytes;
+  }
+
+  buffer(name: string): GpuStorage {
+    if (this.released) throw new Error('sparse: the matrix was released from the device');
+    const b = this.buffers[name];
+    if (!b) throw new Error(`internal: sparse storage has no buffer '${name}'`);
+    return b;
+  }
+
+  /** A buffer derived from the matrix for `key`, built by `make` on first use. */
+  cached(key: string, make: () => GpuStorage): GpuStorage {
+    if (this.released) throw new Error('sparse: the matrix was released from the device');
+    let s = this.derived.get(key);
+    if (!s) this.derived.set(key, (s = make()));
+    return s;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const s of Object.values(this.buffers)) this.rt.release(s);
+    for (const s of this.derived.values()) this.rt.release(s);
+    this.derived.clear();
+  }
+}
+
+/** The WGSL helper reading column index `k` from `Cols` (packed 16-bit pairs or plain u32). */
+export function colIndexWgsl(bits: 16 | 32): string {
+  return bits === 16
+    ? 'fn colAt(k: u32) -> u32 { return (Cols[k >> 1u] >> ((k & 1u) << 4u)) & 0xffffu; }'
+    : 'fn colAt(k: u32) -> u32 { return Cols[k]; }';
+}
+
+/** Workgroup shape for a (vec4 batch column, row) grid: x covers the batch columns, 64 threads in all. */
+export function gridShape(nb4: number, threads = 64): [number, number] {
+  let wx = 1;
+  while (wx < nb4 && wx < threads) wx *= 2;
+  return [wx, threads / wx];
+}

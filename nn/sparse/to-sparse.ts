@@ -1,0 +1,174 @@
+/**
+ * toSparse(model, options): a new model in which every Linear and Conv2d is replaced
+ * by a SparseLinear / SparseConv2d built from its effective weight (so pruning masks
+ * are honoured), in CSR, BSR, or — with `format: 'auto'` — whichever of dense, CSR
+ * and BSR (each block shape in `blocks`) ran fastest for that layer on the current
+ * device (a short timing: one warm-up, then the median of a few synced runs).
+ *
+ * Containers must be Sequential (every model of `nn/models` is); the new model is a
+ * tree of `SparseSequential`s. Layers that are not converted (ReLU, pooling, batch
+ * norm, …) are shared with the source model, not copied; `dispose()` on the new model
+ * frees only what toSparse created. A layer kept dense by 'auto' is a new Linear /
+ * Conv2d holding a copy of the effective weight. The new model is in eval mode.
+ */
+import { type BlockShape, noGrad, randn, sync, type Tensor } from '../../engine/index.js';
+import { Conv2d } from '../layers/conv.js';
+import { Linear } from '../layers/linear.js';
+import { Sequential } from '../layers/sequential.js';
+import { cloneTensor, Module } from '../module.js';
+import { SparseConv2d } from './sparse-conv.js';
+import { SparseLinear } from './sparse-linear.js';
+import { effectiveBias, type SparseFormat } from './weights.js';
+
+export interface ToSparseOptions {
+  format?: SparseFormat | 'auto';
+  /** BSR block shape (default 4×4). */
+  block?: BlockShape;
+  /** 'auto': the BSR block shapes to try (default 4×4 and 8×8). */
+  blocks?: readonly BlockShape[];
+  /** 'auto': one sample's shape (e.g. [1, 28, 28]); needed when the model has convolutions. */
+  inputShape?: readonly number[];
+  /** 'auto': batch size to time with (default 64). */
+  batch?: number;
+  /** 'auto': timed repetitions per candidate (default 5). */
+  reps?: number;
+}
+
+export interface SparseChoice {
+  name: string;
+  /** 'dense', 'csr' or 'bsr RxC'. */
+  choice: string;
+  /** Median seconds per candidate ('auto' only). */
+  timings: Record<string, number>;
+}
+
+/** A Sequential built by toSparse; disposing it frees only the layers toSparse created. */
+export class SparseSequential extends Sequential {
+  /** Per converted layer: what was chosen (and, for 'auto', the timings). */
+  readonly choices: SparseChoice[] = [];
+  private readonly created = new Set<Module>();
+
+  adopt(m: Module): Module {
+    this.created.add(m);
+    return m;
+  }
+
+  override dispose(): void {
+    for (const m of this.created) m.dispose();
+    this.created.clear();
+  }
+}
+
+type Candidate = { label: string; make: () => Promise<Module> };
+
+export async function toSparse(model: Module, options: ToSparseOptions = {}): Promise<Module> {
+  const format = options.format ?? 'csr';
+  if (!['csr', 'bsr', 'auto'].includes(format)) throw new Error(`toSparse: unknown format '${String(format)}' (expected 'csr', 'bsr' or 'auto')`);
+  let sample: Tensor | null = null;
+  const backend = model.parameters()[0]?.backend.name;
+  if (format === 'auto') {
+    if (options.inputShape) sample = randn([options.batch ?? 64, ...options.inputShape], { backend });
+    else if (model.modules().some((m) => m instanceof Conv2d)) throw new Error("toSparse: format 'auto' needs options.inputShape (one sample's shape) to time convolutions");
+  }
+  const root = new SparseSequential();
+  try {
+    const out = await convert(model, 'model', sample, options, root);
+    root.choices.sort((a, b) => a.name.localeCompare(b.name));
+    if (!(out instanceof SparseSequential)) {
+      // A bare layer: return it directly.
+      return out;
+    }
+    for (const c of root.choices) out.choices.push(c);
+    return out.eval();
+  } finally {
+    sample?.dispose();
+  }
+}
+
+/** Converts `m`; `x` (when timing) is its input, replaced by its output for the next layer. */
+async function convert(m: Module, name: string, x: Tensor | null, o: ToSparseOptions, root: SparseSequential): Promise<Module> {
+  if (m instanceof Sequential) {
+    const seq = new SparseSequential();
+    let cur = x;
+    for (const [childName, child] of m.namedChildren()) {
+      const converted = await convert(child, `${name}.${childName}`, cur, o, root);
+      seq.append(converted, childName);
+      if (converted !== child) seq.adopt(converted);
+      if (cur) {
+        const next: Tensor = noGrad(() => converted.forward(cur!));
+        // Identity layers (e.g. Dropout(0)) may return their input.
+        if (cur !== x && next !== cur) cur.dispose();
+        cur = next;
+      }
+    }
+    if (cur && cur !== x) cur.dispose();
+    return seq;
+  }
+  if (m instanceof Linear || m instanceof Conv2d) return convertLayer(m, name, x, o, root);
+  if (m.children().length > 0) {
+    throw new Error(`toSparse: ${name} is a ${m.typeName()} with children; only Sequential containers can be rebuilt (convert its layers yourself with SparseLinear.fromLinear / SparseConv2d.fromConv2d)`);
+  }
+  return m;
+}
+
+async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | null, o: ToSparseOptions, root: SparseSequential): Promise<Module> {
+  const sparse = (format: SparseFormat, block?: BlockShape) => (layer instanceof Linear ? SparseLinear.fromLinear(layer, format, block) : SparseConv2d.fromConv2d(layer, format, block));
+  const format = o.format ?? 'csr';
+  if (format !== 'auto') {
+    const block = o.block ?? [4, 4];
+    root.choices.push({ name, choice: format === 'csr' ? 'csr' : `bsr ${block.join('x')}`, timings: {} });
+    return sparse(format, block);
+  }
+  const candidates: Candidate[] = [
+    { label: 'dense', make: () => denseCopy(layer) },
+    { label: 'csr', make: () => sparse('csr') },
+    ...(o.blocks ?? [[4, 4], [8, 8]]).map((b) => ({ label: `bsr ${b.join('x')}`, make: () => sparse('bsr', b) })),
+  ];
+  const input = x ?? randn([o.batch ?? 64, (layer as Linear).inFeatures], { backend: layer.parameter('weight')?.backend.name });
+  const timings: Record<string, number> = {};
+  let best: Module | null = null, bestLabel = '', bestTime = Infinity;
+  try {
+    for (const c of candidates) {
+      const mod = await c.make();
+      const t = await medianTime(() => noGrad(() => mod.forward(input).dispose()), o.reps ?? 5);
+      timings[c.label] = t;
+      if (t < bestTime) {
+        best?.dispose();
+        best = mod;
+        bestLabel = c.label;
+        bestTime = t;
+      } else mod.dispose();
+    }
+  } finally {
+    if (input !== x) input.dispose();
+  }
+  root.choices.push({ name, choice: bestLabel, timings });
+  return best!;
+}
+
+/** A plain dense layer holding a copy of the effective weight and bias (no mask override). */
+async function denseCopy(layer: Linear | Conv2d): Promise<Module> {
+  const w = noGrad(() => layer.getParam('weight')!);
+  const opts = { bias: layer.parameter('bias') != null, backend: w.backend.name };
+  const copy = layer instanceof Linear
+    ? new Linear(layer.inFeatures, layer.outFeatures, opts)
+    : new Conv2d(layer.inChannels, layer.outChannels, layer.kernelSize, { ...opts, stride: layer.stride, padding: layer.padding, dilation: layer.dilation });
+  copy.replaceParameter('weight', layer.hasParamOverride('weight') ? w : cloneTensor(w))?.dispose();
+  const b = effectiveBias(layer);
+  if (b) copy.replaceParameter('bias', b)?.dispose();
+  return copy.eval();
+}
+
+async function medianTime(work: () => void, reps: number): Promise<number> {
+  work();
+  await sync();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    work();
+    await sync();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1]! / 1000;
+}

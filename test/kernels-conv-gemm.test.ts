@@ -1,0 +1,137 @@
+/**
+ * Convolution through implicit GEMM (kernels/conv2d/implicit-gemm.ts) and the 1×1 →
+ * matmul path, forward, grad-input and grad-weight, against the float64 CPU reference
+ * (engine/cpu/conv.ts) on geometries with stride, padding, dilation, non-square
+ * kernels and inputs, 1×1 kernels, and channel counts that are not multiples of 4;
+ * every tile of the conv ladder and the split-K grad-weight path are forced explicitly.
+ * Finite differences and the PyTorch fixtures cover conv backward through the engine
+ * (test/gradcheck.test.ts, test/torch-fixtures.test.ts).
+ */
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import type { Conv2dGeometry } from '../engine/backend.js';
+import * as cpuConv from '../engine/cpu/conv.js';
+import { Generator } from '../engine/random.js';
+import { acquireDevice } from '../engine/webgpu/device.js';
+import { GpuRuntime, type GpuStorage } from '../engine/webgpu/runtime.js';
+import { conv2dForward, conv2dGradInput, conv2dGradWeight, convGemmWith, isPointwise, selectConvGemm, type ConvPlan } from '../kernels/conv2d.js';
+import { convGemmProgram, type ConvGemmKind } from '../kernels/conv2d/implicit-gemm.js';
+import { programSource } from '../kernels/program.js';
+
+const outSize = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+type Spec = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw?: number; sh?: number; sw?: number; ph?: number; pw?: number; dh?: number; dw?: number };
+function geometry(s: Spec): Conv2dGeometry {
+  const kw = s.kw ?? s.kh, sh = s.sh ?? 1, sw = s.sw ?? sh, ph = s.ph ?? 0, pw = s.pw ?? ph, dh = s.dh ?? 1, dw = s.dw ?? dh;
+  return { ...s, kw, sh, sw, ph, pw, dh, dw, oh: outSize(s.h, s.kh, sh, ph, dh), ow: outSize(s.w, kw, sw, pw, dw) };
+}
+
+let rt: GpuRuntime;
+const live: GpuStorage[] = [];
+const track = (s: GpuStorage) => (live.push(s), s);
+const rng = new Generator(77);
+beforeAll(async () => {
+  rt = new GpuRuntime(await acquireDevice());
+});
+afterEach(() => {
+  for (const s of live.splice(0)) rt.release(s);
+});
+afterAll(() => rt?.destroy());
+
+const randn = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+const f64 = (a: Float32Array) => Float64Array.from(a);
+
+function expectClose(got: Float32Array, want: Float64Array, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  let scale = 0;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)) + 1e-5 * scale)) expect.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+/** Runs the three passes (automatic choice, or a forced plan per pass) and compares each with the CPU reference. */
+async function checkAll(s: Spec, force?: (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean) => ConvPlan): Promise<void> {
+  const g = geometry(s);
+  const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * g.kh * g.kw), bias = randn(g.oc), gy = randn(g.n * g.oc * g.oh * g.ow);
+  const [gx, gw, gb, ggy] = [x, w, bias, gy].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage, GpuStorage];
+  const label = JSON.stringify(s);
+  for (const withBias of [false, true]) {
+    const y = track(force ? convGemmWith(rt, force('fwd', g, withBias), gw, gx, withBias ? gb : null, g) : conv2dForward(rt, gx, gw, withBias ? gb : null, g));
+    expectClose(await rt.read(y), cpuConv.conv2d(f64(x), f64(w), withBias ? f64(bias) : null, g), `${label} forward${withBias ? ' + bias' : ''}`);
+  }
+  const dx = track(force ? convGemmWith(rt, force('gradInput', g, false), gw, ggy, null, g) : conv2dGradInput(rt, ggy, gw, g));
+  expectClose(await rt.read(dx), cpuConv.conv2dGradInput(f64(gy), f64(w), g), `${label} grad input`);
+  const dw = track(force ? convGemmWith(rt, force('gradWeight', g, false), ggy, gx, null, g) : conv2dGradWeight(rt, gx, ggy, g));
+  expectClose(await rt.read(dw), cpuConv.conv2dGradWeight(f64(x), f64(gy), g), `${label} grad weight`);
+}
+
+const GEOMETRIES: Spec[] = [
+  { n: 2, c: 3, h: 8, w: 8, oc: 4, kh: 3, ph: 1 },
+  { n: 1, c: 5, h: 7, w: 9, oc: 6, kh: 3 }, // channels not multiples of 4, non-square input
+  { n: 2, c: 4, h: 11, w: 10, oc: 8, kh: 3, sh: 2, ph: 1 }, // stride 2
+  { n: 1, c: 2, h: 10, w: 13, oc: 3, kh: 3, kw: 2, sh: 3, sw: 1, ph: 1, pw: 0 }, // non-square kernel, mixed strides
+  { n: 2, c: 3, h: 9, w: 9, oc: 5, kh: 3, dh: 2, ph: 2 }, // dilation
+  { n: 1, c: 6, h: 12, w: 7, oc: 7, kh: 2, kw: 3, dh: 2, dw: 1, sh: 2, sw: 2, ph: 1, pw: 2 }, // everything at once
+  { n: 3, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }, // LeNet-5 conv1
+  { n: 2, c: 6, h: 14, w: 14, oc: 16, kh: 5 }, // LeNet-5 conv2
+  { n: 2, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 }, // multiples of 4 everywhere: vec4 weight rows and stores
+  { n: 1, c: 3, h: 4, w: 4, oc: 2, kh: 4 }, // kernel == input
+  { n: 2, c: 3, h: 6, w: 5, oc: 4, kh: 1, sh: 2 }, // 1×1 with stride: implicit GEMM
+  { n: 1, c: 4, h: 5, w: 5, oc: 3, kh: 1, ph: 1 }, // 1×1 with padding: implicit GEMM
+  { n: 2, c: 8, h: 6, w: 6, oc: 12, kh: 1 }, // 1×1 stride 1: matmul
+  { n: 2, c: 5, h: 3, w: 7, oc: 3, kh: 1 }, // 1×1 stride 1, odd sizes: matmul
+];
+
+describe('implicit GEMM conv: automatic choice vs the CPU reference', () => {
+  for (const s of GEOMETRIES) {
+    it(`${JSON.stringify(s)}${isPointwise(geometry(s)) ? ' (1×1 → matmul)' : ''}`, async () => {
+      await checkAll(s);
+    });
+  }
+});
+
+describe('implicit GEMM conv: forced variants', () => {
+  const tiles = [
+    { tm: 16, tn: 4, wgX: 16, wgY: 4 },
+    { tm: 8, tn: 2, wgX: 8, wgY: 8 },
+    { tm: 2, tn: 2, wgX: 16, wgY: 4 },
+  ];
+  for (const tile of tiles) {
+    it(`tile ${tile.tm}x${4 * tile.tn} wg ${tile.wgX}x${tile.wgY}, checked, scalar and vec4 weight rows`, async () => {
+      const force = (vec: boolean) => (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean): ConvPlan => {
+        const auto = selectConvGemm(kind, g, bias);
+        const c = { ...auto.config, ...tile, aVec: vec && auto.config.aVec, checked: true };
+        return { ...auto, config: c };
+      };
+      await checkAll({ n: 2, c: 4, h: 9, w: 7, oc: 5, kh: 3, ph: 1, sh: 2 }, force(true));
+      await checkAll({ n: 1, c: 3, h: 6, w: 6, oc: 4, kh: 2, dh: 2 }, force(false));
+    });
+  }
+  it('grad weight with split-K over batch and space, with and without vec4 stores', async () => {
+    for (const s of [{ n: 4, c: 2, h: 20, w: 20, oc: 4, kh: 2 }, { n: 3, c: 3, h: 17, w: 15, oc: 3, kh: 3, ph: 1 }] as Spec[]) {
+      const g = geometry(s);
+      const auto = selectConvGemm('gradWeight', g, false);
+      const k = g.n * g.oh * g.ow;
+      const plan: ConvPlan = { config: { ...auto.config, split: true }, splits: Math.ceil(k / 64), kChunk: 64 };
+      const x = randn(g.n * g.c * g.h * g.w), gy = randn(g.n * g.oc * g.oh * g.ow);
+      const dw = track(convGemmWith(rt, plan, track(rt.upload(gy)), track(rt.upload(x)), null, g));
+      expectClose(await rt.read(dw), cpuConv.conv2dGradWeight(f64(x), f64(gy), g), `${JSON.stringify(s)} split-K grad weight`);
+    }
+    // The automatic choice splits long reductions over few outputs.
+    expect(selectConvGemm('gradWeight', geometry({ n: 16, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }), false).splits).toBeGreaterThan(1);
+  });
+  it('every pass and store mode compiles (WGSL validation)', async () => {
+    const failures: string[] = [];
+    for (const kind of ['fwd', 'gradInput', 'gradWeight'] as const)
+      for (const cVec of [true, false])
+        for (const checked of [true, false])
+          for (const extra of kind === 'fwd' ? [{ aVec: true, bias: true }, { aVec: false, bias: false }] : kind === 'gradWeight' ? [{ split: true }, {}] : [{}]) {
+            const p = convGemmProgram({ kind, tm: 8, tn: 2, wgX: 8, wgY: 8, aVec: false, cVec, checked, split: false, bias: false, ...extra });
+            rt.device.pushErrorScope('validation');
+            const module = rt.device.createShaderModule({ code: programSource(p) });
+            rt.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+            const e = await rt.device.popErrorScope();
+            if (e) failures.push(`${p.key}: ${e.message}`);
+          }
+    expect(failures).toEqual([]);
+  });
+});
