@@ -5,9 +5,10 @@
  *  2. throughput: LeNet-5 training steps at batch 128, ours vs TF.js's WebGPU backend on
  *     the same device, same protocol (warm-up, R steps each ending in a loss readback).
  * Writes bench/results/train.json. Flags: --epochs N, --skip-accuracy, --skip-throughput,
- * --models a,b, --reps R.
+ * --models a,b, --reps R, --out FILE.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as wg from '../engine/index.js';
 import { batches, createModel, CosineAnnealingLR, loadMnist, SGD } from '../nn/index.js';
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '10' },
     'skip-accuracy': { type: 'boolean', default: false },
     'skip-throughput': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results/train.json' },
   },
 });
 
@@ -116,7 +118,7 @@ if (!args['skip-throughput']) {
   console.log(`LeNet-5 training throughput (${protocol}):\n  wgprune: ${fmt(ours)}\n  TF.js WebGPU, same device: ${fmt(theirs)}\n  ratio ours/TF.js: ${(ours.samplesPerSecond / theirs.samplesPerSecond).toFixed(2)}x`);
 }
 
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/train.json', `${JSON.stringify(results, null, 2)}\n`);
-console.log('wrote bench/results/train.json');
+mkdirSync(dirname(args.out!), { recursive: true });
+writeFileSync(args.out!, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`wrote ${args.out}`);
 wg.shutdown();

@@ -1,7 +1,8 @@
 /**
  * Row reductions: input [outer, inner] → [outer] (sum, max, min, argmax).
  * Short rows use one thread per row; long rows use one workgroup per row with a
- * tree reduction in workgroup memory. max/min/argmax: first extreme wins, NaN wins.
+ * tree reduction in workgroup memory; a few very long rows are split in two passes
+ * (sum/max/min). max/min/argmax: first extreme wins, NaN wins.
  */
 import type { ReduceOp } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
@@ -53,7 +54,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
-function workgroupPerRow(op: ReduceOp): Program {
+/**
+ * One workgroup per segment of a row, tree-reduced in workgroup memory. A row is
+ * one segment unless it is split (see `reduce`); output y[segment].
+ * params: segments, inner (row length), segment length, segments per row.
+ */
+function workgroupPerSegment(op: ReduceOp): Program {
   return {
     key: `reduce:${op}:workgroup`,
     inputs: [{ name: 'x' }],
@@ -64,15 +70,18 @@ var<workgroup> sAcc: array<f32, ${ROW_WG}>;
 var<workgroup> sIdx: array<u32, ${ROW_WG}>;
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  let outer = pu(0u);
+  let seg = wid.x + wid.y * nwg.x;
   let inner = pu(1u);
-  let live = row < outer;
+  let live = seg < pu(0u);
+  let row = seg / pu(3u);
+  let start = (seg % pu(3u)) * pu(2u);
+  let end = min(inner, start + pu(2u));
   let base = select(0u, row * inner, live);
-  var acc: f32 = ${op === 'sum' ? '0.0' : 'x[base + min(lid, inner - 1u)]'};
-  var accIdx: u32 = min(lid, inner - 1u);
+  let first = min(start + lid, end - 1u);
+  var acc: f32 = ${op === 'sum' ? '0.0' : 'x[base + first]'};
+  var accIdx: u32 = first;
   if (live) {
-    for (var idx = lid; idx < inner; idx += WG_X) {
+    for (var idx = start + lid; idx < end; idx += WG_X) {
       let v = x[base + idx];
       ${combine(op)}
     }
@@ -95,16 +104,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lid == 0u && live) {
     acc = sAcc[0];
     accIdx = sIdx[0];
-    y[row] = ${result(op)};
+    y[seg] = ${result(op)};
   }
 }`,
   };
 }
 
+/** Rows at least this long are split over several workgroups when there are few rows. */
+const SPLIT_ROW = 16384;
+/** Elements per segment of a split row. */
+const SEGMENT = 4096;
+
 export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, outer: number, inner: number): GpuStorage {
+  if (outer > 0 && op !== 'argmax' && inner >= SPLIT_ROW && outer < 256) {
+    // Few long rows (e.g. a bias gradient: sum over N·H·W per channel) would occupy only
+    // `outer` workgroups: reduce segments in parallel, then the per-row partials.
+    const perRow = Math.ceil(inner / SEGMENT);
+    const partial = rt.alloc(outer * perRow);
+    rt.run(workgroupPerSegment(op), [x], [partial], [outer * perRow, inner, SEGMENT, perRow], outer * perRow);
+    const out = reduce(rt, op, partial, outer, perRow);
+    rt.release(partial);
+    return out;
+  }
   const out = rt.alloc(outer);
   if (outer === 0) return out;
   if (inner <= SHORT_ROW) rt.run(threadPerRow(op), [x], [out], [outer, inner], Math.ceil(outer / THREAD_WG));
-  else rt.run(workgroupPerRow(op), [x], [out], [outer, inner], outer);
+  else rt.run(workgroupPerSegment(op), [x], [out], [outer, inner, inner, 1], outer);
   return out;
 }

@@ -3,7 +3,7 @@
  * already are), so the backend only reduces contiguous rows.
  */
 import type { ReduceOp } from '../backend.js';
-import { contiguousStrides, fmtShape, normAxes, normAxis } from '../shape.js';
+import { contiguousStrides, fmtShape, normAxes, normAxis, sizeOf } from '../shape.js';
 import { commonBackend, makeResult, recordGrad, type Tensor } from '../tensor.js';
 import { div, eq, mul } from './elementwise.js';
 import { expand, reshape } from './shape.js';
@@ -26,20 +26,38 @@ function plan(op: string, x: Tensor, axes: Axes | undefined, keepDim: boolean): 
   return { axes: ax, outer, inner, keptShape, outShape: keepDim ? keptShape : x.shape.filter((_, i) => !ax.includes(i)) };
 }
 
-/** Runs a backend row reduction over the planned axes. */
+/**
+ * Runs backend row reductions over the planned axes. A trailing run of reduced axes
+ * is reduced in place first (contiguous rows, no copy); the remaining reduced axes
+ * of the now smaller tensor are moved last with one gather and reduced.
+ */
 function reduceRaw(op: ReduceOp, name: string, x: Tensor, p: Plan): Tensor {
   const backend = commonBackend(name, [x]);
-  const trailing = p.axes.every((a, i) => a === x.rank - p.axes.length + i);
+  if (p.inner === 0) return makeResult(name, backend, backend.fill(p.outer, op === 'sum' ? 0 : NaN), p.outShape, []);
   let src = x.storageFor(name);
-  let temp = null;
-  if (!trailing) {
-    const order = [...x.shape.keys()].filter((i) => !p.axes.includes(i)).concat(p.axes);
-    const strides = contiguousStrides(x.shape);
-    temp = backend.gather(src, { offset: 0, strides: order.map((a) => strides[a]!) }, order.map((a) => x.shape[a]!));
-    src = temp;
+  let shape = [...x.shape];
+  let axes = [...p.axes];
+  const temps = [];
+  let run = 0;
+  while (run < axes.length && axes[axes.length - 1 - run] === shape.length - 1 - run) run++;
+  if (run > 0 && run < axes.length && op !== 'argmax') {
+    // max/min/sum are associative, so reducing the trailing axes first is exact (up to rounding).
+    const inner = sizeOf(shape.slice(shape.length - run));
+    src = backend.reduce(op, src, sizeOf(shape) / inner, inner);
+    temps.push(src);
+    shape = shape.slice(0, shape.length - run);
+    axes = axes.slice(0, axes.length - run);
   }
-  const out = p.inner === 0 ? backend.fill(p.outer, op === 'sum' ? 0 : NaN) : backend.reduce(op, src, p.outer, p.inner);
-  if (temp) backend.release(temp);
+  const trailing = axes.every((a, i) => a === shape.length - axes.length + i);
+  if (!trailing) {
+    const order = [...shape.keys()].filter((i) => !axes.includes(i)).concat(axes);
+    const strides = contiguousStrides(shape);
+    src = backend.gather(src, { offset: 0, strides: order.map((a) => strides[a]!) }, order.map((a) => shape[a]!));
+    temps.push(src);
+  }
+  const inner = axes.reduce((q, a) => q * shape[a]!, 1);
+  const out = backend.reduce(op, src, p.outer, inner);
+  for (const t of temps) backend.release(t);
   return makeResult(name, backend, out, p.outShape, []);
 }
 
