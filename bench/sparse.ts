@@ -3,7 +3,7 @@
  * always our best dense kernel) against CSR and each BSR block shape, over densities
  * with random, block-structured and magnitude-pruned masks.
  *
- * Protocol (DESIGN.md §4, `bench/sparse-timing.ts`): per workload, warm-up runs, then
+ * Protocol (DESIGN.md §4, `bench/protocol.ts`): per workload, warm-up runs, then
  * R repetitions each ending in a device sync; median with min–max spread. The sparse
  * matrix is uploaded once outside the timing (as a SparseLinear layer does). FLOPs
  * count a multiply-add as 2; FLOP speedup = 1/density (density = non-zero weights /
@@ -22,7 +22,7 @@ import {
 } from '../index.js';
 import { benchWeights, blockMask, magnitudeMask, type MaskKind, randomMask } from './sparse-masks.js';
 import { type PlotPanel, speedupSvg } from './sparse-plot.js';
-import { type Timing, timeIt, type TimingOptions } from './sparse-timing.js';
+import { describeProtocol, type Measurement as Timing, measure, type ProtocolOptions } from './protocol.js';
 
 export interface SparseBenchOptions {
   /** Write every measurement to this JSON file. */
@@ -77,7 +77,7 @@ interface ConvSpec { name: string; n: number; c: number; hw: number; oc: number;
 const ALL_DENSITIES = [1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01];
 const fmtBlock = (b: BlockShape) => `bsr ${b[0]}x${b[1]}`;
 
-function plan(quick: boolean): { linear: LinearSpec[]; conv: ConvSpec[]; timing: TimingOptions } {
+function plan(quick: boolean): { linear: LinearSpec[]; conv: ConvSpec[]; timing: ProtocolOptions } {
   if (quick) {
     return {
       linear: [
@@ -85,7 +85,7 @@ function plan(quick: boolean): { linear: LinearSpec[]; conv: ConvSpec[]; timing:
         { name: '1024×1024 (batch 256)', out: 1024, inF: 1024, batch: 256, densities: [1, 0.3, 0.1, 0.05], formats: 'few' },
       ],
       conv: [{ name: 'CIFAR 3×3 16×16×128→128 (batch 1)', n: 1, c: 128, hw: 16, oc: 128, k: 3, pad: 1, densities: [1, 0.2, 0.1] }],
-      timing: { warmup: 1, reps: 3, budget: 1 },
+      timing: { warmup: 1, reps: 3, budgetS: 1, minReps: 3 },
     };
   }
   const few = [1, 0.3, 0.1, 0.05, 0.02, 0.01];
@@ -106,7 +106,7 @@ function plan(quick: boolean): { linear: LinearSpec[]; conv: ConvSpec[]; timing:
       { name: 'CIFAR 3×3 32×32×64→64 (batch 1)', n: 1, c: 64, hw: 32, oc: 64, k: 3, pad: 1, densities: ALL_DENSITIES },
       { name: 'CIFAR 3×3 16×16×128→128 (batch 1)', n: 1, c: 128, hw: 16, oc: 128, k: 3, pad: 1, densities: ALL_DENSITIES },
     ],
-    timing: { warmup: 1, reps: 5, budget: 1.5 },
+    timing: { warmup: 1, reps: 5, budgetS: 1.5, minReps: 3 },
   };
 }
 
@@ -163,11 +163,11 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
   const quick = !!opts.quick;
   const device = await init({ backend: 'webgpu' });
   const p = plan(quick);
-  const protocol = `warm-up ${p.timing.warmup}, up to ${p.timing.reps} timed repetitions (at least 3; fewer once ${p.timing.budget} s were spent), each ending in a device sync; median (min–max)`;
+  const protocol = describeProtocol(p.timing, 'queue.onSubmittedWorkDone');
   log(`sparse benchmark on ${device.adapter} (${device.featureLevel})${quick ? ' [quick]' : ''}; ${protocol}`);
   const rows: SparseRow[] = [];
   const dense: SparseBenchResult['dense'] = [];
-  const time = (work: () => void): Promise<Timing> => timeIt(work, () => sync(), p.timing);
+  const time = (work: () => void): Promise<Timing> => measure(work, () => sync(), p.timing);
   let seed = 1;
 
   for (const L of p.linear) {
