@@ -10,7 +10,7 @@
  */
 import type { Conv2dGeometry } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import { geometryLets, geometryParams, perElementMain, type Program } from './program.js';
 import { matmul } from './matmul.js';
 import { convGemmDims, convGemmParams, convGemmProgram, type ConvGemmConfig, type ConvGemmKind } from './conv2d/implicit-gemm.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
@@ -21,22 +21,12 @@ const WG = 64;
 const GEOMETRY = ['n', 'c', 'h', 'w', 'oc', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw', 'oh', 'ow'] as const;
 
 function convParams(total: number, g: Conv2dGeometry): number[] {
-  return [total, ...GEOMETRY.map((k) => g[k])];
+  return geometryParams(total, g, GEOMETRY);
 }
-
-/** WGSL `let` declarations reading the geometry as i32 (signed: padding makes coordinates negative). */
-const geometryLets = GEOMETRY.map((k, i) => `  let ${k.toUpperCase()} = pi(${i + 1}u);`).join('\n');
 
 /** Common entry: `i` is this invocation's output element, threads past `params[0]` return. */
 function entry(body: string): string {
-  return `
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-${geometryLets}
-${body}
-}`;
+  return perElementMain(`${geometryLets(GEOMETRY)}\n${body}`);
 }
 
 // Forward: y[b, o, oy, ox] = bias[o] + Σ_{ci, ky, kx} x[b, ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw] · w[o, ci, ky, kx],

@@ -1,7 +1,7 @@
 /** Strided copies: `gather` materialises a strided view; `scatter` writes into one in place. */
 import type { StridedView } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import { perElementMain, type Program } from './program.js';
 import { stridedIndexWgsl, stridedParams } from './strided-index.js';
 
 const WG = 256;
@@ -14,12 +14,7 @@ function copyProgram(kind: 'gather' | 'scatter', rank: number): Program {
     outputs: [{ name: 'dst' }],
     workgroupSize: [WG],
     body: () => `${stridedIndexWgsl(rank)}
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  ${stmt}
-}`,
+${perElementMain(`  ${stmt}`)}`,
   };
 }
 

@@ -1,7 +1,7 @@
 /** Elementwise kernels: unary maps, broadcasting binary ops and `where`. */
 import type { BinaryOp, StridedView, UnaryOp } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import { perElementMain, type Program } from './program.js';
 import { stridedIndexWgsl, stridedParams } from './strided-index.js';
 
 const WG = 256;
@@ -71,13 +71,8 @@ function unaryProgram(op: UnaryOp): Program {
     outputs: [{ name: 'y' }],
     workgroupSize: [WG],
     body: () => `
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  let x = x[i];
-  y[i] = ${unaryWgsl[op]};
-}`,
+${perElementMain(`  let x = x[i];
+  y[i] = ${unaryWgsl[op]};`)}`,
   };
 }
 
@@ -95,14 +90,9 @@ function binaryProgram(op: BinaryOp, rank: number): Program {
     workgroupSize: [WG],
     body: () => `${mathHelpers}
 ${stridedIndexWgsl(rank)}
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  let a = A[viewOffset(i, 0u)];
+${perElementMain(`  let a = A[viewOffset(i, 0u)];
   let b = B[viewOffset(i, 1u)];
-  out[i] = ${binaryWgsl[op]};
-}`,
+  out[i] = ${binaryWgsl[op]};`)}`,
   };
 }
 
@@ -120,12 +110,7 @@ function whereProgram(rank: number): Program {
     outputs: [{ name: 'out' }],
     workgroupSize: [WG],
     body: () => `${stridedIndexWgsl(rank)}
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  out[i] = select(B[viewOffset(i, 2u)], A[viewOffset(i, 1u)], C[viewOffset(i, 0u)] != 0.0);
-}`,
+${perElementMain(`  out[i] = select(B[viewOffset(i, 2u)], A[viewOffset(i, 1u)], C[viewOffset(i, 0u)] != 0.0);`)}`,
   };
 }
 

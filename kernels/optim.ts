@@ -1,7 +1,7 @@
 /** Optimizer updates as in-place WGSL kernels (one thread per parameter element). */
 import type { AdamConfig, SgdConfig } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { f32Bits, type Program } from './program.js';
+import { f32Bits, perElementMain, type Program } from './program.js';
 
 const WG = 256;
 
@@ -14,16 +14,11 @@ function sgdProgram(momentum: boolean, nesterov: boolean): Program {
     workgroupSize: [WG],
     // params: size, lr, momentum, dampening, weightDecay, firstStep
     body: () => `
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  var g = grad[i] + pf(4u) * p[i];
+${perElementMain(`  var g = grad[i] + pf(4u) * p[i];
   ${momentum ? `let b = select(pf(2u) * buf[i] + (1.0 - pf(3u)) * g, g, pu(5u) == 1u);
   buf[i] = b;
   g = ${nesterov ? 'g + pf(2u) * b' : 'b'};` : ''}
-  p[i] = p[i] - pf(1u) * g;
-}`,
+  p[i] = p[i] - pf(1u) * g;`)}`,
   };
 }
 
@@ -41,19 +36,14 @@ function adamProgram(decoupled: boolean): Program {
     workgroupSize: [WG],
     // params: size, lr/bc1, beta1, beta2, eps, weightDecay, lr, 1/sqrt(bc2)
     body: () => `
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  var g = grad[i];
+${perElementMain(`  var g = grad[i];
   var w = p[i];
   ${decoupled ? 'w = w * (1.0 - pf(6u) * pf(5u));' : 'g = g + pf(5u) * w;'}
   let mi = pf(2u) * m[i] + (1.0 - pf(2u)) * g;
   let vi = pf(3u) * v[i] + (1.0 - pf(3u)) * g * g;
   m[i] = mi;
   v[i] = vi;
-  p[i] = w - pf(1u) * (mi / (sqrt(vi) * pf(7u) + pf(4u)));
-}`,
+  p[i] = w - pf(1u) * (mi / (sqrt(vi) * pf(7u) + pf(4u)));`)}`,
   };
 }
 

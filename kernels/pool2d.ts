@@ -12,7 +12,7 @@
  */
 import type { Pool2dGeometry } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import { geometryLets, geometryParams, perElementMain, type Program } from './program.js';
 
 const WG = 64;
 
@@ -20,21 +20,12 @@ const WG = 64;
 const GEOMETRY = ['h', 'w', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'oh', 'ow'] as const;
 
 function poolParams(total: number, g: Pool2dGeometry): number[] {
-  return [total, ...GEOMETRY.map((k) => g[k])];
+  return geometryParams(total, g, GEOMETRY);
 }
-
-const geometryLets = GEOMETRY.map((k, i) => `  let ${k.toUpperCase()} = pi(${i + 1}u);`).join('\n');
 
 /** Common entry: `i` is this invocation's element; threads past `params[0]` return. */
 function entry(body: string): string {
-  return `
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-${geometryLets}
-${body}
-}`;
+  return perElementMain(`${geometryLets(GEOMETRY)}\n${body}`);
 }
 
 /** Splits `i` (over [planes, oh, ow]) into plane, oy, ox and the window's top-left input coordinate. */

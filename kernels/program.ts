@@ -52,6 +52,30 @@ export function programSource(p: Program): string {
   return `${bindingsWgsl(p)}\n${prelude(p)}\n${p.body()}`;
 }
 
+/**
+ * The entry point of a one-thread-per-element kernel: `i` is this invocation's
+ * element (launches split over a 2-D grid are linearised); threads past `params[0]` return.
+ */
+export function perElementMain(body: string): string {
+  return `
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linearIndex(gid, nwg);
+  if (i >= pu(0u)) { return; }
+${body}
+}`;
+}
+
+/** Params for a kernel whose geometry travels as named i32 fields after the element count. */
+export function geometryParams<K extends string>(total: number, g: Record<K, number>, fields: readonly K[]): number[] {
+  return [total, ...fields.map((k) => g[k])];
+}
+
+/** WGSL `let` declarations (upper-cased names, i32: padding makes coordinates negative) for `geometryParams`. */
+export function geometryLets(fields: readonly string[]): string {
+  return fields.map((k, i) => `  let ${k.toUpperCase()} = pi(${i + 1}u);`).join('\n');
+}
+
 /** Bit pattern of a float32, for passing float parameters through the u32 params array. */
 export function f32Bits(x: number): number {
   f32Scratch[0] = x;

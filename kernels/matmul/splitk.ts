@@ -3,7 +3,7 @@
  * independent k-slices writing partial sums [batch, S, m, n] (z = batch·S + slice),
  * and this kernel sums the slices and applies the fused epilogue.
  */
-import type { Program } from '../program.js';
+import { perElementMain, type Program } from '../program.js';
 
 export interface SplitReduceConfig {
   /** n % 4 == 0: partials, output and bias are read as vec4. */
@@ -26,19 +26,14 @@ export function splitReduceProgram(c: SplitReduceConfig): Program {
     workgroupSize: [WG],
     // params: total (elements or vec4s of the output), splits, mn (per batch, same unit), n (same unit)
     body: () => `
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  let S = pu(1u); let MN = pu(2u); let N = pu(3u);
+${perElementMain(`  let S = pu(1u); let MN = pu(2u); let N = pu(3u);
   let b = i / MN; let e = i % MN;
   var acc = ${zero};
   var at = b * S * MN + e;
   for (var s = 0u; s < S; s++) { acc += P[at]; at += MN; }
   ${c.bias ? 'acc += Bias[e % N];' : ''}
   ${c.relu ? `acc = max(acc, ${zero});` : ''}
-  C[i] = acc;
-}`,
+  C[i] = acc;`)}`,
   };
 }
 
