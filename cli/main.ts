@@ -101,6 +101,15 @@ bench
     const { runSparseBench } = await import('../bench/sparse.js');
     await runSparseBench(opts);
   });
+bench
+  .command('compact')
+  .description('dense vs masked vs compacted models at 25/50/75% filter sparsity: latency, FLOP speedup, realization, accuracy')
+  .option('--json <file>', 'write every figure to a JSON file')
+  .option('--quick', 'one model, small batches, short fine-tuning')
+  .action(async (opts: { json?: string; quick?: boolean }) => {
+    const { runCompactBench } = await import('../bench/compact.js');
+    await runCompactBench(opts);
+  });
 
 program.hook('postAction', () => shutdown());
 

@@ -29,3 +29,7 @@ export { LotteryTicket } from './lottery.js';
 export type { LotteryOptions, LotteryResult, LotteryRound, Rewind, TrainContext } from './lottery.js';
 export { sparsityReport } from './report.js';
 export type { SparsityReport, SparsityRow, SparsityTotals } from './report.js';
+export { buildDependencyGraph, DependencyGraph, traceModel, UnsupportedLayerError } from './graph/index.js';
+export type { ChannelGroup, GroupMember, Trace, TraceOp, TraceOptions } from './graph/index.js';
+export { compact, compactWithPlan, planCompaction } from './compact.js';
+export type { CompactOptions, CompactionPlan, LayerCompaction } from './compact.js';
