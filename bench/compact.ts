@@ -24,9 +24,9 @@
  * `quick` is a small sanity run (subsets, one sparsity, small CIFAR batch).
  */
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runAsMain } from './main.js';
 import { Adam, createModel, evaluate, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
-import { type DeviceDescription, Generator, init, noGrad, shutdown, sync, tensor, tidy, type Tensor } from '../engine/index.js';
+import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/index.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { accountModel, type ModelAccount } from './accounting.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from './protocol.js';
@@ -296,14 +296,4 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
 }
 
 // `npm run bench:compact [-- --quick] [-- --json FILE]`
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const j = args.indexOf('--json');
-  runCompactBench({ quick: args.includes('--quick'), json: j >= 0 ? args[j + 1] : undefined })
-    .then(() => shutdown())
-    .catch((e) => {
-      console.error(e);
-      shutdown();
-      process.exit(1);
-    });
-}
+runAsMain(import.meta.url, runCompactBench);

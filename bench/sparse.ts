@@ -14,11 +14,12 @@
  * bench/results/sparse.md (tables) and, with --json, every measurement.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { runAsMain } from './main.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BLOCK_SHAPES, type BlockShape, BsrMatrix, conv2d, CsrMatrix, init, linear, noGrad, type SparseMatrix, sparseConv2d, sparseLinear,
-  sparseTensor, sync, tensor, shutdown, type DeviceDescription,
+  sparseTensor, sync, tensor, type DeviceDescription,
 } from '../index.js';
 import { benchWeights, blockMask, magnitudeMask, type MaskKind, randomMask } from './sparse-masks.js';
 import { type PlotPanel, speedupSvg } from './sparse-plot.js';
@@ -314,14 +315,4 @@ function toMarkdown(device: DeviceDescription, protocol: string, dense: SparseBe
 }
 
 // `tsx bench/sparse.ts [--quick] [--json FILE]`
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const j = args.indexOf('--json');
-  runSparseBench({ quick: args.includes('--quick'), json: j >= 0 ? args[j + 1] : undefined })
-    .then(() => shutdown())
-    .catch((e) => {
-      console.error(e);
-      shutdown();
-      process.exit(1);
-    });
-}
+runAsMain(import.meta.url, runSparseBench);

@@ -33,9 +33,10 @@ import json
 import os
 import zlib
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from fixture_io import ser  # scripts/ is on sys.path when a generator is run directly
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_PATH = os.path.join(HERE, "..", "test", "fixtures", "torch_ops.json")
@@ -47,27 +48,6 @@ torch.set_default_dtype(torch.float32)
 # --------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------
-
-def f32(v):
-    """Shortest decimal that round-trips to the same float32, as a Python float.
-
-    json.dumps writes a Python float with repr(), which is the shortest string
-    for the *double*; for a double parsed from the shortest float32 string that
-    is the same short string, so the file stays compact yet float32-exact.
-    """
-    s = np.format_float_positional(np.float32(v), unique=True, trim="-")
-    out = float(s)
-    assert np.float32(out) == np.float32(v), (v, s)
-    return out
-
-
-def ser(t):
-    """Serialise a tensor as {"shape": [...], "data": [flat row-major floats]}."""
-    t = t.detach().to(torch.float32).contiguous()
-    data = t.reshape(-1).tolist()
-    assert all(np.isfinite(d) for d in data), "non-finite value in fixture"
-    return {"shape": list(t.shape), "data": [f32(d) for d in data]}
-
 
 def seed_for(name):
     """Stable per-case seed derived from the case name."""

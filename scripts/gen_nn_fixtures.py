@@ -57,32 +57,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from fixture_io import f32, ser  # scripts/ is on sys.path when a generator is run directly
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_PATH = os.path.join(HERE, "..", "test", "fixtures", "torch_nn.json")
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
-
-
-# --------------------------------------------------------------------------
-# Serialisation helpers (same conventions as scripts/gen_fixtures.py)
-# --------------------------------------------------------------------------
-
-def f32(v):
-    """Shortest decimal that round-trips to the same float32, as a Python float."""
-    s = np.format_float_positional(np.float32(v), unique=True, trim="-")
-    out = float(s)
-    assert np.float32(out) == np.float32(v), (v, s)
-    return out
-
-
-def ser(t):
-    """{"shape": [...], "data": [flat row-major float32 values]}."""
-    t = t.detach().to(torch.float32).contiguous()
-    data = t.reshape(-1).tolist()
-    assert all(np.isfinite(d) for d in data), "non-finite value in fixture"
-    return {"shape": list(t.shape), "data": [f32(d) for d in data]}
-
 
 def ser_sample(t, count, zeros=0.25):
     """A sample of `count` elements of t at sorted random flat indices. ReLU makes

@@ -33,28 +33,16 @@ import json
 import os
 import zlib
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.utils.prune as prune
+
+from fixture_io import ser  # scripts/ is on sys.path when a generator is run directly
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_PATH = os.path.join(HERE, "..", "test", "fixtures", "torch_prune.json")
 
 torch.set_num_threads(1)
-
-
-def f32(v):
-    s = np.format_float_positional(np.float32(v), unique=True, trim="-")
-    out = float(s)
-    assert np.float32(out) == np.float32(v), (v, s)
-    return out
-
-
-def ser(t):
-    t = t.detach().to(torch.float32).contiguous()
-    return {"shape": list(t.shape), "data": [f32(d) for d in t.reshape(-1).tolist()]}
-
 
 def distinct_weights(shape, seed):
     """Normal weights whose magnitudes are pairwise distinct (redrawn until so)."""
