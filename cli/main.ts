@@ -81,7 +81,7 @@ program
     await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks });
   });
 
-const bench = program.command('bench').description('kernel benchmarks (DESIGN.md §4 protocol)');
+const bench = program.command('bench').description('benchmarks with the DESIGN.md §4 protocol: dense, sparse, compact');
 bench
   .command('dense')
   .description('GFLOP/s of our dense matmul and conv2d vs TF.js WebGPU on the same device')
