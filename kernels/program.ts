@@ -6,7 +6,11 @@
 
 export interface Binding {
   name: string;
-  /** WGSL storage type; defaults to `array<f32>`. */
+  /**
+   * WGSL type; defaults to `array<f32>` (a storage buffer). A type starting with
+   * `texture` (e.g. `texture_2d<f32>`, `texture_storage_2d<rgba32float, write>`)
+   * declares a texture binding instead.
+   */
   type?: string;
 }
 
@@ -42,8 +46,11 @@ fn linearIndex(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * n
 export function bindingsWgsl(p: Program): string {
   const lines: string[] = [];
   let i = 0;
-  for (const b of p.inputs) lines.push(`@group(0) @binding(${i++}) var<storage, read> ${b.name}: ${b.type ?? 'array<f32>'};`);
-  for (const b of p.outputs) lines.push(`@group(0) @binding(${i++}) var<storage, read_write> ${b.name}: ${b.type ?? 'array<f32>'};`);
+  const decl = (b: Binding, access: string) => (b.type?.startsWith('texture')
+    ? `@group(0) @binding(${i++}) var ${b.name}: ${b.type};`
+    : `@group(0) @binding(${i++}) var<storage, ${access}> ${b.name}: ${b.type ?? 'array<f32>'};`);
+  for (const b of p.inputs) lines.push(decl(b, 'read'));
+  for (const b of p.outputs) lines.push(decl(b, 'read_write'));
   lines.push(`@group(0) @binding(${i}) var<storage, read> params: array<u32>;`);
   return lines.join('\n');
 }

@@ -1,6 +1,8 @@
 /** CSR/BSR SpMM and SpMV kernels (WebGPU and the CPU reference) against dense products. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, getBackend, type BlockShape } from '../index.js';
+import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, getBackend, memoryStats, type BlockShape } from '../index.js';
+import type { WebGpuBackend } from '../engine/webgpu/backend.js';
+import { csrMatmul, uploadCsr } from '../kernels/sparse/csr-spmm.js';
 import { expectClose, initBoth, shutdown } from './helpers/backends.js';
 import { denseLinear, type Pattern, randomDense, randomSparse } from './helpers/sparse.js';
 
@@ -81,5 +83,27 @@ describe('sparse matmul: every format against the dense product', () => {
     const expected = denseLinear(a, rows, cols, x, 2);
     expectClose(await run('webgpu', csr, x, 2), expected, tol(expected), 'csr i32');
     expectClose(await run('webgpu', csr, x.subarray(0, cols), 1), expected.subarray(0, rows), tol(expected), 'csr i32 spmv');
+  });
+
+  it('CSR SpMM reads through textures and through storage buffers alike, and frees its textures', async () => {
+    const rt = (getBackend('webgpu') as WebGpuBackend).rt;
+    const rows = 70, cols = 300, batch = 36;
+    const a = randomSparse(rows, cols, 0.3, 'random', 5); // ~6,300 non-zeros: the CV texture spans two rows
+    const m = CsrMatrix.fromDense(a, rows, cols);
+    const x = randomDense(batch * cols, 6);
+    const expected = denseLinear(a, rows, cols, x, batch);
+    const before = memoryStats().inUseBytes;
+    const xs = rt.upload(x);
+    for (const textures of [true, false]) {
+      const w = uploadCsr(rt, m, { textures, maxSegment: 16 });
+      expect(w.texture('cv') !== null).toBe(textures);
+      const y = csrMatmul(rt, w, xs, null, batch);
+      expectClose(Float64Array.from(await rt.read(y)), expected, tol(expected), textures ? 'texture path' : 'storage path');
+      rt.release(y);
+      w.release();
+    }
+    rt.release(xs);
+    await rt.sync();
+    expect(memoryStats().inUseBytes).toBe(before);
   });
 });

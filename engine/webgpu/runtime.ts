@@ -12,11 +12,20 @@ import type { MemoryStats, Storage } from '../backend.js';
 import { type Program, programSource } from '../../kernels/program.js';
 import { BufferPool } from './buffer-pool.js';
 import type { GpuContext } from './device.js';
+import { GpuTexture, texelBytes, TexturePool } from './texture-pool.js';
+
+export { GpuTexture } from './texture-pool.js';
 
 export class GpuStorage implements Storage {
   released = false;
   constructor(readonly buffer: GPUBuffer, readonly size: number) {}
 }
+
+/** What a kernel binding refers to: a storage buffer or a texture. */
+export type GpuResource = GpuStorage | GpuTexture;
+
+const TEXTURE_USAGE = 0x04 /* TEXTURE_BINDING */ | 0x02; /* COPY_DST */
+const STORAGE_TEXTURE_USAGE = 0x04 /* TEXTURE_BINDING */ | 0x08; /* STORAGE_BINDING */
 
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
@@ -25,6 +34,7 @@ const MAX_WORKGROUPS = 65535;
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
+  readonly texturePool: TexturePool;
   /** Dispatches recorded before an automatic submit. */
   dispatchBudget = 256;
 
@@ -47,6 +57,7 @@ export class GpuRuntime {
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
     this.pool = new BufferPool(this.device);
+    this.texturePool = new TexturePool(this.device);
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.asyncError ??= new Error(`webgpu: ${ev.error.message}`);
     };
@@ -114,6 +125,37 @@ export class GpuRuntime {
     this.pool.release(s.buffer);
   }
 
+  /**
+   * A 2-D texture (for kernels that read an operand through textureLoad), or null
+   * when this device cannot hold it in one texture (the caller falls back to buffers).
+   * `writable`: kernels write it (a storage texture); otherwise it is filled by upload.
+   */
+  allocTexture(format: GPUTextureFormat, width: number, height: number, writable = false): GpuTexture | null {
+    this.checkAlive();
+    const max = this.device.limits.maxTextureDimension2D;
+    if (width < 1 || height < 1 || width > max || height > max) return null;
+    this.openScope();
+    const t = new GpuTexture(this.texturePool.acquire(format, width, height, writable ? STORAGE_TEXTURE_USAGE : TEXTURE_USAGE), format, width, height, width * height * texelBytes(format));
+    this.liveBytes += t.bytes;
+    this.liveCount++;
+    return t;
+  }
+
+  /** A texture holding `data` (row-major texels, `width` per row), or null when it does not fit. */
+  uploadTexture(format: GPUTextureFormat, width: number, height: number, data: ArrayBufferView): GpuTexture | null {
+    const t = this.allocTexture(format, width, height);
+    if (t) this.device.queue.writeTexture({ texture: t.texture }, data as unknown as ArrayBuffer, { bytesPerRow: width * texelBytes(format) }, [width, height]);
+    return t;
+  }
+
+  releaseTexture(t: GpuTexture): void {
+    if (t.released) return;
+    t.released = true;
+    this.liveBytes -= t.bytes;
+    this.liveCount--;
+    this.texturePool.release(t);
+  }
+
   private pipeline(p: Program): GPUComputePipeline {
     let pipe = this.pipelines.get(p.key);
     if (!pipe) {
@@ -130,7 +172,7 @@ export class GpuRuntime {
    * 1-D workgroups, which is split over x and y to respect the per-dimension cap
    * (kernels recover the linear index with `linearIndex`).
    */
-  run(p: Program, inputs: readonly GpuStorage[], outputs: readonly GpuStorage[], params: ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
+  run(p: Program, inputs: readonly GpuResource[], outputs: readonly GpuResource[], params: ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
     this.checkAlive();
     for (const s of [...inputs, ...outputs]) {
       if (s.released) throw new Error(`webgpu: ${p.key} was given a storage that has already been released`);
@@ -141,7 +183,7 @@ export class GpuRuntime {
     const words = Uint32Array.from(params.length ? params : [0]);
     const paramBuf = this.pool.acquire(Math.ceil(words.byteLength / 64) * 64, STORAGE_USAGE);
     this.device.queue.writeBuffer(paramBuf, 0, words);
-    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((s, binding) => ({ binding, resource: { buffer: s.buffer } }));
+    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((s, binding) => ({ binding, resource: s instanceof GpuTexture ? s.view : { buffer: s.buffer } }));
     entries.push({ binding: entries.length, resource: { buffer: paramBuf } });
     const bindGroup = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
     if (!this.pass) {
@@ -175,6 +217,7 @@ export class GpuRuntime {
     }
     this.recorded = 0;
     this.pool.afterSubmit();
+    this.texturePool.afterSubmit();
     if (this.scopeOpen) {
       const keys = [...this.batchKeys].join(', ');
       const tag = (e: GPUError | null) => (e ? Object.assign(e, { batchKeys: keys }) : null);
@@ -226,7 +269,7 @@ export class GpuRuntime {
   }
 
   memoryStats(): MemoryStats {
-    return { allocatedBytes: this.pool.allocatedBytes, inUseBytes: this.liveBytes, storages: this.liveCount };
+    return { allocatedBytes: this.pool.allocatedBytes + this.texturePool.allocatedBytes, inUseBytes: this.liveBytes, storages: this.liveCount };
   }
 
   destroy(): void {
@@ -234,6 +277,7 @@ export class GpuRuntime {
     this.flush();
     this.destroyed = true;
     this.pool.trim();
+    this.texturePool.trim();
     this.pipelines.clear();
     this.device.destroy();
   }

@@ -5,16 +5,17 @@
  * read neighbouring vec4s of one XT row — contiguous, and vectorised across lanes by
  * llvmpipe — while the sparse row's index and value are the same for all of them.
  */
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
 
 const WX = 64, WY = 4;
 
-function transposeProgram(): Program {
+/** The same transpose into a buffer (`array<vec4<f32>>`) or an rgba32float texture [inPad rows × nb4 texels]. */
+function transposeProgram(texture: boolean): Program {
   return {
-    key: 'sparse:xt',
+    key: `sparse:xt${texture ? ':texture' : ''}`,
     inputs: [{ name: 'X' }],
-    outputs: [{ name: 'XT', type: 'array<vec4<f32>>' }],
+    outputs: [{ name: 'XT', type: texture ? 'texture_storage_2d<rgba32float, write>' : 'array<vec4<f32>>' }],
     workgroupSize: [WX, WY],
     // params: batch, in, inPad, nb4
     body: () => `
@@ -30,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (b + j < batch) { v[j] = X[(b + j) * inF + c]; }
     }
   }
-  XT[c * nb4 + b4] = v;
+  ${texture ? 'textureStore(XT, vec2<u32>(b4, c), v);' : 'XT[c * nb4 + b4] = v;'}
 }`,
   };
 }
@@ -40,6 +41,18 @@ export function transposeToVec4(rt: GpuRuntime, x: GpuStorage, batch: number, in
   const nb4 = Math.ceil(batch / 4);
   const xt = rt.alloc(inPad * nb4 * 4);
   if (nb4 > 65535 * WY) throw new Error(`sparse: batch ${batch} is too large for one dispatch`);
-  rt.run(transposeProgram(), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
+  rt.run(transposeProgram(false), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
+  return xt;
+}
+
+/**
+ * XT as an rgba32float texture (texel (b4, c) = x[4·b4 … 4·b4+3, c], zero past the batch),
+ * for kernels that gather it with textureLoad; null when it exceeds the device's texture size.
+ */
+export function transposeToTexture(rt: GpuRuntime, x: GpuStorage, batch: number, inF: number): GpuTexture | null {
+  const nb4 = Math.ceil(batch / 4);
+  const xt = rt.allocTexture('rgba32float', nb4, inF, true);
+  if (!xt) return null;
+  rt.run(transposeProgram(true), [x], [xt], [batch, inF, inF, nb4], [Math.ceil(inF / WX), Math.ceil(nb4 / WY), 1]);
   return xt;
 }

@@ -4,7 +4,7 @@
  */
 import type { SparseStorage } from '../../engine/backend.js';
 import type { SparseMatrix } from '../../engine/sparse/bsr.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 
 /** Uploads raw u32 words (indices) into a storage bound as `array<u32>`. */
 export function uploadU32(rt: GpuRuntime, words: Uint32Array): GpuStorage {
@@ -24,12 +24,15 @@ export class GpuSparse implements SparseStorage {
     readonly buffers: Readonly<Record<string, GpuStorage>>,
     /** Host-side facts the launchers need (segment counts, …). */
     readonly info: Readonly<Record<string, number>>,
+    /** Named textures (a texture-path copy of some buffers), where the device could hold them. */
+    readonly textures: Readonly<Record<string, GpuTexture>> = {},
   ) {}
 
   get deviceBytes(): number {
     let bytes = 0;
     for (const s of Object.values(this.buffers)) bytes += s.buffer.size;
     for (const s of this.derived.values()) bytes += s.buffer.size;
+    for (const t of Object.values(this.textures)) bytes += t.bytes;
     return bytes;
   }
 
@@ -38,6 +41,12 @@ export class GpuSparse implements SparseStorage {
     const b = this.buffers[name];
     if (!b) throw new Error(`internal: sparse storage has no buffer '${name}'`);
     return b;
+  }
+
+  /** The named texture, or null when the matrix has none (too large for one texture). */
+  texture(name: string): GpuTexture | null {
+    if (this.released) throw new Error('sparse: the matrix was released from the device');
+    return this.textures[name] ?? null;
   }
 
   /** A buffer derived from the matrix for `key`, built by `make` on first use. */
@@ -53,6 +62,7 @@ export class GpuSparse implements SparseStorage {
     this.released = true;
     for (const s of Object.values(this.buffers)) this.rt.release(s);
     for (const s of this.derived.values()) this.rt.release(s);
+    for (const t of Object.values(this.textures)) this.rt.releaseTexture(t);
     this.derived.clear();
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * 2-D textures for kernels that read through the texture path. On llvmpipe a storage-
+ * buffer load whose address differs per invocation is a per-lane loop with a branch
+ * and a bounds check per component, while `textureLoad` is one vectorised gather:
+ * reading the gathered operand of a sparse product from a texture made the CSR inner
+ * loop about 6× faster there. Pooled like buffers: a released texture is parked until
+ * the submit that last used it, then reusable for the same (format, width, height).
+ */
+
+export class GpuTexture {
+  released = false;
+  readonly view: GPUTextureView;
+  constructor(readonly texture: GPUTexture, readonly format: GPUTextureFormat, readonly width: number, readonly height: number, readonly bytes: number) {
+    this.view = texture.createView();
+  }
+}
+
+const BYTES_PER_TEXEL: Partial<Record<GPUTextureFormat, number>> = { rgba32float: 16, rg32uint: 8, r32float: 4, r32uint: 4 };
+
+export function texelBytes(format: GPUTextureFormat): number {
+  const b = BYTES_PER_TEXEL[format];
+  if (!b) throw new Error(`internal: unsupported texture format ${format}`);
+  return b;
+}
+
+export class TexturePool {
+  private free = new Map<string, GPUTexture[]>();
+  private parked: Array<{ key: string; texture: GPUTexture }> = [];
+  private totalBytes = 0;
+
+  constructor(private device: GPUDevice) {}
+
+  acquire(format: GPUTextureFormat, width: number, height: number, usage: number): GPUTexture {
+    const key = `${format}:${width}x${height}:${usage}`;
+    const hit = this.free.get(key)?.pop();
+    if (hit) return hit;
+    this.totalBytes += width * height * texelBytes(format);
+    return this.device.createTexture({ size: [width, height], format, usage });
+  }
+
+  /** Park a texture until the next submit. */
+  release(t: GpuTexture): void {
+    this.parked.push({ key: `${t.format}:${t.width}x${t.height}:${t.texture.usage}`, texture: t.texture });
+  }
+
+  /** Called right after a submit: parked textures become reusable. */
+  afterSubmit(): void {
+    for (const { key, texture } of this.parked) {
+      let list = this.free.get(key);
+      if (!list) this.free.set(key, (list = []));
+      list.push(texture);
+    }
+    this.parked = [];
+  }
+
+  get allocatedBytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Destroys every pooled (free) texture. */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const t of list) {
+        this.totalBytes -= t.width * t.height * texelBytes(t.format);
+        t.destroy();
+      }
+    }
+    this.free.clear();
+  }
+}
