@@ -3,9 +3,9 @@
  * and runs it, with either operand stored transposed (so backward passes need no
  * materialised transposes) and an optional fused bias + ReLU epilogue.
  *
- * Programs: the register-blocked `vec4` kernel (matmul/tiled.ts on the GEMM skeleton
- * of matmul/gemm-core.ts), matrix–vector kernels (matmul/gemv.ts), and split-K
- * partial sums reduced by matmul/splitk.ts.
+ * Programs: the texture GEMM (matmul/texture-gemm.ts), the register-blocked `vec4`
+ * kernel (matmul/tiled.ts on the GEMM skeleton of matmul/gemm-core.ts), matrix–vector
+ * kernels (matmul/gemv.ts), and split-K partial sums reduced by matmul/splitk.ts.
  */
 import type { MatmulGeometry } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
@@ -14,6 +14,7 @@ import { gemvProgram, gemvTile } from './matmul/gemv.js';
 import { matmulParams } from './matmul/layout.js';
 import { type MatmulPlan, selectMatmul } from './matmul/select.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
+import { textureGemm, textureGemmProgram } from './matmul/texture-gemm.js';
 import { tiledProgram, tiledTile } from './matmul/tiled.js';
 
 export type { MatmulPlan } from './matmul/select.js';
@@ -27,7 +28,8 @@ export interface GpuEpilogue {
 
 /** The programs a plan dispatches (for compile checks and reports). */
 export function planPrograms(plan: MatmulPlan, epilogue: { bias?: boolean; relu?: boolean } = {}, vecOut = false): Program[] {
-  const main = plan.program.kind === 'tiled' ? tiledProgram(plan.program) : gemvProgram(plan.program);
+  const p = plan.program;
+  const main = p.kind === 'tiled' ? tiledProgram(p) : p.kind === 'gemv' ? gemvProgram(p) : textureGemmProgram(p);
   if (plan.splits <= 1) return [main];
   return [main, splitReduceProgram({ vec: vecOut, bias: !!epilogue.bias, relu: !!epilogue.relu })];
 }
@@ -69,7 +71,10 @@ export function matmulWith(rt: GpuRuntime, plan: MatmulPlan, a: GpuStorage, b: G
   const target = splits > 1 ? rt.alloc(z * m * n) : out;
   const inputs = splits === 1 && bias ? [a, b, bias] : [a, b];
   const params = matmulParams(g, splits, splits > 1 ? plan.kChunk : k);
-  if (p.kind === 'tiled') {
+  if (p.kind === 'texture') {
+    if (splits !== 1) throw new Error('matmul: the texture GEMM does not split k');
+    textureGemm(rt, a, b, g, bias, p, out);
+  } else if (p.kind === 'tiled') {
     const [tr, tc] = tiledTile(p);
     rt.run(tiledProgram(p), inputs, [target], params, [Math.ceil(n / tc), Math.ceil(m / tr), z]);
   } else {

@@ -231,6 +231,43 @@ describe('gemv (m == 1 or n == 1)', () => {
   });
 });
 
+function limitsOf(r: typeof rt) {
+  const l = r.limits;
+  return {
+    maxTextureDimension2D: l.maxTextureDimension2D, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX, maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+  };
+}
+
+describe('texture GEMM', () => {
+  const shapes: Spec[] = [
+    { m: 32, k: 16, n: 64 }, // multiples of the 8 × 8 block
+    { m: 13, k: 31, n: 7 }, // ragged in every direction
+    { m: 70, k: 1, n: 36 }, // k = 1
+    { m: 5, k: 300, n: 130 },
+  ];
+  for (const [transA, transB] of LAYOUTS) {
+    it(`${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}: blocks 1×1, 2×2, 4×2, 4×4, with and without bias and ReLU`, async () => {
+      for (const s of shapes) {
+        const spec = { ...s, transA, transB };
+        for (const [r, t] of [[1, 1], [2, 2], [4, 2], [4, 4]] as const) {
+          await check(spec, single({ kind: 'texture', r, t, epilogue: {}, split: false }, s.k));
+        }
+        await check(spec, single({ kind: 'texture', r: 2, t: 2, epilogue: { bias: true, relu: true }, split: false }, s.k), { bias: true, relu: true });
+        await check(spec, single({ kind: 'texture', r: 2, t: 2, epilogue: { bias: true }, split: false }, s.k), { bias: true });
+      }
+    });
+  }
+  it('frees its operand textures', async () => {
+    const before = rt.memoryStats().inUseBytes;
+    await check({ m: 64, k: 40, n: 64 }, single({ kind: 'texture', r: 2, t: 2, epilogue: {}, split: false }, 40));
+    await rt.sync();
+    // Still live: the tracked A, B and C buffers (freed after the test); the two operand textures are gone.
+    expect(rt.memoryStats().inUseBytes).toBe(before + (64 * 40 + 40 * 64 + 64 * 64) * 4);
+  });
+});
+
 describe('automatic choice', () => {
   it('matches the reference on a grid of shapes around every tile', async () => {
     const sizes = [1, 2, 3, 4, 5, 7, 8, 13, 31, 64, 127];
@@ -239,9 +276,18 @@ describe('automatic choice', () => {
       await check({ m: pick(), k: pick(), n: pick(), transA: rng.uniform() < 0.5, transB: rng.uniform() < 0.5 }, null);
     }
   });
-  it('large outputs take the large tile; its shape is not part of the key', () => {
-    const a = selectMatmul(geometry({ m: 1024, k: 1024, n: 1024 }), {}, rt.limits);
-    const b = selectMatmul(geometry({ m: 2048, k: 512, n: 2048 }), {}, rt.limits);
+  it('unbatched products that fit the textures take the texture GEMM; batched or tiny ones do not', () => {
+    expect(selectMatmul(geometry({ m: 1024, k: 1024, n: 1024 }), {}, rt.limits).program.kind).toBe('texture');
+    expect(selectMatmul(geometry({ m: 256, k: 1024, n: 1024, transB: true }), { bias: true }, rt.limits).program.kind).toBe('texture');
+    expect(selectMatmul(geometry({ batch: 2, m: 256, k: 64, n: 256 }), {}, rt.limits).program.kind).toBe('tiled');
+    expect(selectMatmul(geometry({ m: 16, k: 64, n: 16 }), {}, rt.limits).program.kind).not.toBe('texture');
+    const max = rt.limits.maxTextureDimension2D;
+    expect(selectMatmul(geometry({ m: 64, k: max + 1, n: 64 }), {}, rt.limits).program.kind).not.toBe('texture');
+  });
+  it('large outputs take the large tile where textures are not considered; its shape is not part of the key', () => {
+    const noTex = { ...limitsOf(rt), maxTextureDimension2D: undefined };
+    const a = selectMatmul(geometry({ m: 1024, k: 1024, n: 1024 }), {}, noTex);
+    const b = selectMatmul(geometry({ m: 2048, k: 512, n: 2048 }), {}, noTex);
     expect(a.program.kind).toBe('tiled');
     expect((a.program as TiledConfig).tm).toBe(TILE_LADDER[0]!.tm);
     expect(planPrograms(a)[0]!.key).toBe(planPrograms(b)[0]!.key);

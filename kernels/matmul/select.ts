@@ -6,14 +6,19 @@
  * so big outputs get very large per-invocation tiles (64 × 32), smaller outputs step
  * down the ladder until there are enough invocations to fill the SIMD lanes of both
  * cores; small outputs with a long k split k; m == 1 or n == 1 goes to the gemv kernels.
+ * Unbatched products that fit the device's textures go to the texture GEMM first: it
+ * avoids storage loads altogether (matmul/texture-gemm.ts).
  */
 import type { MatmulGeometry } from '../../engine/backend.js';
 import type { GemvConfig } from './gemv.js';
 import { allowedModes, type MatmulEpilogue } from './layout.js';
+import { type TextureGemmConfig, textureGemmFits } from './texture-gemm.js';
 import type { TiledConfig } from './tiled.js';
 
+export type TexturePlan = TextureGemmConfig & { kind: 'texture'; split: false };
+
 export interface MatmulPlan {
-  program: TiledConfig | GemvConfig;
+  program: TiledConfig | GemvConfig | TexturePlan;
   /** k-slices (1: no split-K; otherwise partial sums reduced by the split-K kernel). */
   splits: number;
   /** k per slice (a multiple of 4). */
@@ -50,6 +55,8 @@ export const HUGE_OUTPUTS = 1024 * 1024;
 const MIN_THREADS = 64;
 
 export interface DeviceLimits {
+  /** Absent: the texture GEMM is not considered. */
+  maxTextureDimension2D?: number;
   maxComputeInvocationsPerWorkgroup: number;
   maxComputeWorkgroupSizeX: number;
   maxComputeWorkgroupSizeY: number;
@@ -90,7 +97,34 @@ function chooseSplits(outputs: number, k: number, maxZ: number, batch: number): 
   return { splits: Math.ceil(k / kChunk), kChunk };
 }
 
+/**
+ * The texture GEMM's blocks (texels of m × texels of n per invocation), largest first,
+ * with the invocations each needs. Measured on llvmpipe (2 cores, bench/RESULTS.md):
+ * 16 × 16 ran 1024³ at 19 GFLOP/s against 16 for 16 × 8 and 13 for 8 × 8, but on
+ * LeNet-sized outputs (128 × 100) 16 × 8 was fastest.
+ */
+export const TEXTURE_LADDER: ReadonlyArray<{ r: number; t: number; minThreads: number }> = [
+  { r: 4, t: 4, minThreads: 4 * MIN_THREADS },
+  { r: 4, t: 2, minThreads: MIN_THREADS },
+  { r: 2, t: 2, minThreads: MIN_THREADS },
+];
+
+/**
+ * The texture GEMM takes every unbatched product whose operands fit the device's
+ * textures and whose output fills at least MIN_THREADS invocations of an 8 × 8 block.
+ */
+export function textureFor(g: MatmulGeometry, epilogue: MatmulEpilogue, lim: DeviceLimits): TexturePlan | null {
+  if (!lim.maxTextureDimension2D || !textureGemmFits(g, lim.maxTextureDimension2D)) return null;
+  if (g.m < 4 || g.n < 4 || !fitsLimits(8, 8, lim)) return null;
+  for (const { r, t, minThreads } of TEXTURE_LADDER) {
+    if (Math.ceil(g.m / (4 * r)) * Math.ceil(g.n / (4 * t)) >= minThreads) return { kind: 'texture', r, t, epilogue, split: false };
+  }
+  return null;
+}
+
 export function selectMatmul(g: MatmulGeometry, epilogue: MatmulEpilogue, lim: DeviceLimits): MatmulPlan {
+  const texture = textureFor(g, epilogue, lim);
+  if (texture) return { program: texture, splits: 1, kChunk: g.k };
   const maxZ = lim.maxComputeWorkgroupsPerDimension;
   const outputs = g.batch * g.m * g.n;
   const { splits, kChunk } = chooseSplits(outputs, g.k, maxZ, g.batch);

@@ -1,0 +1,119 @@
+/**
+ * GEMM through textures: both operands are first written into rgba32float textures
+ * (texel (i, p) holds 4 consecutive rows i·4 … i·4+3 of op(A) — or 4 columns of op(B) —
+ * at k-step p), then each invocation accumulates a (4R × 4T) block of C from R + T
+ * textureLoads per k-step (16·R·T multiply-adds).
+ *
+ * Why: on llvmpipe a storage-buffer load whose address differs per invocation is a
+ * per-lane loop with a branch and a bounds check per component, while textureLoad is a
+ * vectorised gather; the same register blocking reading textures ran 1024×1024×256
+ * A·Bᵀ about 4× faster than the storage-buffer kernels (bench/RESULTS.md). The two
+ * conversion passes cost O(mk + kn), small next to the O(mnk) product.
+ *
+ * Used for one (unbatched) product whose operands fit the device's 2-D texture size
+ * (kernels/matmul.ts decides); any transposition, with the fused bias + ReLU epilogue.
+ */
+import type { MatmulGeometry } from '../../engine/backend.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
+import type { Program } from '../program.js';
+import type { MatmulEpilogue } from './layout.js';
+
+/** Texels of m (R) and of n (T) per invocation. */
+export interface TextureGemmConfig {
+  r: number;
+  t: number;
+  epilogue: MatmulEpilogue;
+}
+
+const WG = 8;
+
+/** Writes op[l, p] = Src[l·sL + p·sK] (l < L, p < K) into texel (l/4, p), component l%4; zero past L. */
+function toTextureProgram(): Program {
+  return {
+    key: 'matmul:to-texture',
+    inputs: [{ name: 'Src' }],
+    outputs: [{ name: 'T', type: 'texture_storage_2d<rgba32float, write>' }],
+    workgroupSize: [16, 16],
+    // params: L, K, sL, sK
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let L = pu(0u); let K = pu(1u); let sL = pu(2u); let sK = pu(3u);
+  let l4 = gid.x; let p = gid.y;
+  if (l4 * 4u >= L || p >= K) { return; }
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    let l = l4 * 4u + j;
+    if (l < L) { v[j] = Src[l * sL + p * sK]; }
+  }
+  textureStore(T, vec2<u32>(l4, p), v);
+}`,
+  };
+}
+
+function toTexture(rt: GpuRuntime, src: GpuStorage, L: number, K: number, sL: number, sK: number): GpuTexture {
+  const tex = rt.allocTexture('rgba32float', Math.ceil(L / 4), K, true);
+  if (!tex) throw new Error(`internal: matmul operand ${L}×${K} does not fit a texture`);
+  rt.run(toTextureProgram(), [src], [tex], [L, K, sL, sK], [Math.ceil(L / 4 / 16), Math.ceil(K / 16), 1]);
+  return tex;
+}
+
+export function textureGemmProgram(c: TextureGemmConfig): Program {
+  const rs = Array.from({ length: c.r }, (_, i) => i);
+  const ts = Array.from({ length: c.t }, (_, i) => i);
+  const { bias, relu } = c.epilogue;
+  const acc = (r: number, t: number, i: number) => `c${r}_${t}_${i}`;
+  const store = (r: number, t: number) => [0, 1, 2, 3].map((i) => `
+  { let m = (m0 + ${r}u) * 4u + ${i}u;
+    if (m < M) {
+      for (var j = 0u; j < 4u; j++) {
+        let n = (n0 + ${t}u) * 4u + j;
+        if (n < N) {
+          var v = ${acc(r, t, i)}[j]${bias ? ' + Bias[n]' : ''};
+          ${relu ? 'v = max(v, 0.0);' : ''}
+          C[m * N + n] = v;
+        }
+      }
+    } }`).join('');
+  return {
+    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}`,
+    inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    outputs: [{ name: 'C' }],
+    workgroupSize: [WG, WG],
+    // params: M, K, N
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = pu(0u); let K = pu(1u); let N = pu(2u);
+  let m4 = (M + 3u) / 4u; let n4 = (N + 3u) / 4u;
+  let m0 = gid.y * ${c.r}u; let n0 = gid.x * ${c.t}u;
+  if (m0 >= m4 || n0 >= n4) { return; }
+${rs.map((r) => `  let am${r} = min(m0 + ${r}u, m4 - 1u);`).join('\n')}
+${ts.map((t) => `  let bn${t} = min(n0 + ${t}u, n4 - 1u);`).join('\n')}
+${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `  var ${acc(r, t, i)} = vec4<f32>(0.0);`))).join('\n')}
+  for (var p = 0u; p < K; p++) {
+${rs.map((r) => `    let a${r} = textureLoad(AT, vec2<u32>(am${r}, p), 0);`).join('\n')}
+${ts.map((t) => `    let b${t} = textureLoad(BT, vec2<u32>(bn${t}, p), 0);`).join('\n')}
+${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `    ${acc(r, t, i)} += a${r}.${'xyzw'[i]} * b${t};`))).join('\n')}
+  }
+${rs.flatMap((r) => ts.map((t) => store(r, t))).join('\n')}
+}`,
+  };
+}
+
+/** Whether one product of this geometry can run through textures on this device. */
+export function textureGemmFits(g: MatmulGeometry, maxTextureDimension2D: number): boolean {
+  const max = maxTextureDimension2D;
+  return g.batch === 1 && g.k >= 1 && g.k <= max && Math.ceil(g.m / 4) <= max && Math.ceil(g.n / 4) <= max;
+}
+
+export function textureGemm(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: MatmulGeometry, bias: GpuStorage | null, c: TextureGemmConfig, out: GpuStorage): void {
+  const { m, k, n } = g;
+  // op(A)[m, p]: A stored [m, k] (or [k, m] when transposed); op(B)ᵀ[n, p]: B stored [k, n] (or [n, k]).
+  const at = toTexture(rt, a, m, k, g.transA ? 1 : k, g.transA ? m : 1);
+  const bt = toTexture(rt, b, n, k, g.transB ? k : 1, g.transB ? 1 : n);
+  rt.run(textureGemmProgram(c), [at, bt, ...(bias ? [bias] : [])], [out], [m, k, n],
+    [Math.ceil(Math.ceil(n / 4) / c.t / WG), Math.ceil(Math.ceil(m / 4) / c.r / WG), 1]);
+  rt.releaseTexture(at);
+  rt.releaseTexture(bt);
+}
