@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, getBackend, memoryStats, type BlockShape } from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { csrMatmul, uploadCsr } from '../kernels/sparse/csr-spmm.js';
+import { bsrMatmul, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
 import { expectClose, initBoth, shutdown } from './helpers/backends.js';
 import { denseLinear, type Pattern, randomDense, randomSparse } from './helpers/sparse.js';
 
@@ -103,6 +104,32 @@ describe('sparse matmul: every format against the dense product', () => {
       w.release();
     }
     rt.release(xs);
+    await rt.sync();
+    expect(memoryStats().inUseBytes).toBe(before);
+  });
+
+  it('BSR SpMM reads through textures and through storage buffers alike, and frees its textures', async () => {
+    const rt = (getBackend('webgpu') as WebGpuBackend).rt;
+    const rows = 70, cols = 300, batch = 36;
+    const a = randomSparse(rows, cols, 0.5, 'blocks', 8);
+    const x = randomDense(batch * cols, 9);
+    const bias = randomDense(rows, 10);
+    const expected = denseLinear(a, rows, cols, x, batch, bias);
+    const before = memoryStats().inUseBytes;
+    const xs = rt.upload(x), bs = rt.upload(bias);
+    for (const block of BLOCK_SHAPES) {
+      const m = BsrMatrix.fromDense(a, rows, cols, block as BlockShape);
+      for (const textures of [true, false]) {
+        const w = uploadBsr(rt, m, { textures });
+        expect(w.texture('vals') !== null).toBe(textures && m.nnzBlocks > 0);
+        const y = bsrMatmul(rt, w, xs, bs, batch);
+        expectClose(Float64Array.from(await rt.read(y)), expected, tol(expected), `bsr ${block.join('x')} ${textures ? 'texture' : 'storage'} path`);
+        rt.release(y);
+        w.release();
+      }
+    }
+    rt.release(xs);
+    rt.release(bs);
     await rt.sync();
     expect(memoryStats().inUseBytes).toBe(before);
   });

@@ -12,25 +12,41 @@
  *
  * Block rows are sorted by their block count, longest first (as CSR rows are), so
  * neighbouring invocations run equally long loops.
+ *
+ * Texture path (where the device's texture size allows, as for CSR): the block values
+ * (an rgba32float texture, flat-indexed) and XT are read with textureLoad instead of
+ * storage loads — on llvmpipe a divergent storage load is a per-lane loop.
  */
 import type { BsrMatrix } from '../../engine/sparse/bsr.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
-import { transposeToVec4 } from './layout.js';
+import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
 
 const LANE = ['x', 'y', 'z', 'w'];
 
-export function uploadBsr(rt: GpuRuntime, m: BsrMatrix): GpuSparse {
+/** The block values as rgba32float texels, flat-indexed (layout.ts), or null when they do not fit. */
+function uploadValsTexture(rt: GpuRuntime, m: BsrMatrix): GpuTexture | null {
+  const texels = m.values.length / 4;
+  const w = flatTextureWidth(rt, texels);
+  if (!w) return null;
+  const h = Math.ceil(texels / w);
+  const data = new Float32Array(w * h * 4);
+  data.set(m.values);
+  return rt.uploadTexture('rgba32float', w, h, data);
+}
+
+export function uploadBsr(rt: GpuRuntime, m: BsrMatrix, options: { textures?: boolean } = {}): GpuSparse {
   const order = Array.from({ length: m.blockRows }, (_, i) => i);
   const len = (i: number) => m.blockRowPtr[i + 1]! - m.blockRowPtr[i]!;
   order.sort((a, b) => len(b) - len(a) || a - b);
+  const vt = (options.textures ?? true) ? uploadValsTexture(rt, m) : null;
   return new GpuSparse(rt, m, {
     order: uploadU32(rt, Uint32Array.from(order)),
     ptr: uploadU32(rt, m.blockRowPtr),
     cols: uploadU32(rt, m.packedColIdx()),
     vals: rt.upload(m.values),
-  }, { blockRows: m.blockRows });
+  }, { blockRows: m.blockRows, valsWidth: vt?.width ?? 0 }, vt ? { vals: vt } : {});
 }
 
 /**
@@ -39,7 +55,7 @@ export function uploadBsr(rt: GpuRuntime, m: BsrMatrix): GpuSparse {
  * every block value loaded serves tb vec4 FMAs and every input vec4 serves r.
  * `xOf(j, t)` is the input vec4 for block column j and batch group t.
  */
-export function blockUpdateWgsl(r: number, c: number, xOf: (j: number, t: number) => string, tb = 1): string {
+export function blockUpdateWgsl(r: number, c: number, xOf: (j: number, t: number) => string, tb = 1, valOf = (v: string) => `Vals[${v}]`): string {
   const lines: string[] = [`    let vb = k * ${(r * c) / 4}u;`];
   const declared = new Set<number>();
   for (let j0 = 0; j0 < c; j0 += 4) {
@@ -50,7 +66,7 @@ export function blockUpdateWgsl(r: number, c: number, xOf: (j: number, t: number
         const v = Math.floor((i * c + j) / 4);
         if (!declared.has(v)) {
           declared.add(v);
-          lines.push(`    let wv${v} = Vals[vb + ${v}u];`);
+          lines.push(`    let wv${v} = ${valOf(`vb + ${v}u`)};`);
         }
       }
       for (let t = 0; t < tb; t++) {
@@ -66,14 +82,21 @@ export function blockUpdateWgsl(r: number, c: number, xOf: (j: number, t: number
   return lines.join('\n');
 }
 
-function spmmProgram(r: number, c: number, tb: number, bits: 16 | 32, bias: boolean, wg: [number, number]): Program {
+/** valsWidth > 0: the texture path (block values and XT read with textureLoad). */
+function spmmProgram(r: number, c: number, tb: number, bits: 16 | 32, bias: boolean, wg: [number, number], valsWidth: number): Program {
   const rs = Array.from({ length: r }, (_, i) => i);
   const ts = Array.from({ length: tb }, (_, i) => i);
+  const tex = valsWidth > 0;
+  const xOf = tex
+    ? (j: number, t: number) => `textureLoad(XT, vec2<u32>(o${t}, xb + ${j}u), 0)`
+    : (j: number, t: number) => `XT[(xb + ${j}u) * nb4 + o${t}]`;
+  const valOf = tex ? (v: string) => `textureLoad(Vals, ${flatCoord(v, valsWidth)}, 0)` : undefined;
   return {
-    key: `sparse:bsr-spmm:${r}x${c}:tb${tb}:i${bits}:${bias ? 'bias' : 'nobias'}:${wg[0]}x${wg[1]}`,
+    key: `sparse:bsr-spmm:${r}x${c}:tb${tb}:i${bits}:${bias ? 'bias' : 'nobias'}:${wg[0]}x${wg[1]}${tex ? `:tex${valsWidth}` : ''}`,
     inputs: [
       { name: 'Order', type: 'array<u32>' }, { name: 'Ptr', type: 'array<u32>' }, { name: 'Cols', type: 'array<u32>' },
-      { name: 'Vals', type: 'array<vec4<f32>>' }, { name: 'XT', type: 'array<vec4<f32>>' }, ...(bias ? [{ name: 'Bias' }] : []),
+      { name: 'Vals', type: tex ? 'texture_2d<f32>' : 'array<vec4<f32>>' }, { name: 'XT', type: tex ? 'texture_2d<f32>' : 'array<vec4<f32>>' },
+      ...(bias ? [{ name: 'Bias' }] : []),
     ],
     outputs: [{ name: 'Y' }],
     workgroupSize: wg,
@@ -91,7 +114,7 @@ ${ts.map((t) => `  let o${t} = min(g * ${tb}u + ${t}u, nb4 - 1u);`).join('\n')}
 ${rs.flatMap((i) => ts.map((t) => `  var a${i}_${t} = vec4<f32>(0.0);`)).join('\n')}
   for (var k = Ptr[br]; k < Ptr[br + 1u]; k++) {
     let xb = colAt(k) * ${c}u;
-${blockUpdateWgsl(r, c, (j, t) => `XT[(xb + ${j}u) * nb4 + o${t}]`, tb)}
+${blockUpdateWgsl(r, c, xOf, tb, valOf)}
   }
 ${rs.flatMap((i) => ts.map((t) => `  store(br * ${r}u + ${i}u, g * ${tb}u + ${t}u, batch, rows, a${i}_${t});`)).join('\n')}
 }
@@ -117,14 +140,17 @@ export function bsrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: Gpu
   const [r, c] = m.block;
   const y = rt.alloc(batch * m.rows);
   const nb4 = Math.ceil(batch / 4);
-  const xt = transposeToVec4(rt, x, batch, m.cols, m.paddedCols);
+  const vt = w.texture('vals');
+  const xtTex = vt ? transposeToTexture(rt, x, batch, m.cols, m.paddedCols) : null;
+  const xt = xtTex ?? transposeToVec4(rt, x, batch, m.cols, m.paddedCols);
   const tb = tbOverride ?? bsrBatchTile(r, nb4);
   const groups = Math.ceil(nb4 / tb);
   const wg = gridShape(groups);
   const gy = Math.ceil(m.blockRows / wg[1]);
   const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
-  const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), w.buffer('vals'), xt, ...(bias ? [bias] : [])];
-  rt.run(spmmProgram(r, c, tb, m.indexBits, !!bias, wg), ins, [y], [m.blockRows, nb4, batch, m.rows], grid);
-  rt.release(xt);
+  const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), xtTex ? vt! : w.buffer('vals'), xt, ...(bias ? [bias] : [])];
+  rt.run(spmmProgram(r, c, tb, m.indexBits, !!bias, wg, xtTex ? vt!.width : 0), ins, [y], [m.blockRows, nb4, batch, m.rows], grid);
+  if (xtTex) rt.releaseTexture(xtTex);
+  else rt.release(xt as GpuStorage);
   return y;
 }

@@ -29,7 +29,7 @@
 import type { CsrMatrix } from '../../engine/sparse/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
-import { transposeToTexture, transposeToVec4 } from './layout.js';
+import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
 
 const NONE = 0xffffffff;
@@ -43,12 +43,11 @@ export interface CsrSchedule {
   textures?: boolean;
 }
 
-/** The (column, value bits) texture: W = the largest power of two the device allows per row. */
+/** The (column, value bits) texture, flat-indexed by non-zero (layout.ts). */
 function uploadCvTexture(rt: GpuRuntime, m: CsrMatrix): GpuTexture | null {
-  if (m.nnz === 0) return null;
-  const w = 1 << Math.floor(Math.log2(rt.device.limits.maxTextureDimension2D));
+  const w = flatTextureWidth(rt, m.nnz);
+  if (!w) return null;
   const h = Math.ceil(m.nnz / w);
-  if (h > rt.device.limits.maxTextureDimension2D) return null;
   const words = new Uint32Array(w * h * 2);
   const valBits = new Uint32Array(Float32Array.from(m.values).buffer);
   for (let k = 0; k < m.nnz; k++) {
@@ -96,10 +95,9 @@ function gatherWgsl(cvWidth: number): { inputs: Program['inputs']; prefix: strin
       load: (o) => `XT[row + ${o}]`,
     };
   }
-  const shift = Math.log2(cvWidth);
   return {
     inputs: [{ name: 'CV', type: 'texture_2d<u32>' }, { name: 'XT', type: 'texture_2d<f32>' }],
-    prefix: `let cv = textureLoad(CV, vec2<u32>(k & ${cvWidth - 1}u, k >> ${shift}u), 0);\n    let v = bitcast<f32>(cv.y);`,
+    prefix: `let cv = textureLoad(CV, ${flatCoord('k', cvWidth)}, 0);\n    let v = bitcast<f32>(cv.y);`,
     load: (o) => `textureLoad(XT, vec2<u32>(${o}, cv.x), 0)`,
   };
 }

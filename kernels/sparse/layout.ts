@@ -49,10 +49,25 @@ export function transposeToVec4(rt: GpuRuntime, x: GpuStorage, batch: number, in
  * XT as an rgba32float texture (texel (b4, c) = x[4·b4 … 4·b4+3, c], zero past the batch),
  * for kernels that gather it with textureLoad; null when it exceeds the device's texture size.
  */
-export function transposeToTexture(rt: GpuRuntime, x: GpuStorage, batch: number, inF: number): GpuTexture | null {
+export function transposeToTexture(rt: GpuRuntime, x: GpuStorage, batch: number, inF: number, inPad = inF): GpuTexture | null {
   const nb4 = Math.ceil(batch / 4);
-  const xt = rt.allocTexture('rgba32float', nb4, inF, true);
+  const xt = rt.allocTexture('rgba32float', nb4, inPad, true);
   if (!xt) return null;
-  rt.run(transposeProgram(true), [x], [xt], [batch, inF, inF, nb4], [Math.ceil(inF / WX), Math.ceil(nb4 / WY), 1]);
+  rt.run(transposeProgram(true), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
   return xt;
+}
+
+/**
+ * Texels laid out W to a row (W: the largest power of two the device allows), for a
+ * flat index i at (i & (W − 1), i >> log2 W); null when they do not fit one texture.
+ */
+export function flatTextureWidth(rt: GpuRuntime, texels: number): number | null {
+  const max = rt.device.limits.maxTextureDimension2D;
+  const w = 1 << Math.floor(Math.log2(max));
+  return texels > 0 && Math.ceil(texels / w) <= max ? w : null;
+}
+
+/** WGSL coordinates of flat texel index `i` in a texture `w` texels wide (w a power of two). */
+export function flatCoord(i: string, w: number): string {
+  return `vec2<u32>((${i}) & ${w - 1}u, (${i}) >> ${Math.log2(w)}u)`;
 }
