@@ -1,6 +1,11 @@
 /** Direct sparse convolution (CSR and BSR filters) against the dense conv2d, on both backends. */
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { BLOCK_SHAPES, BsrMatrix, conv2d, CsrMatrix, noGrad, sparseConv2d, sparseTensor, tensor, type BlockShape } from '../index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOCK_SHAPES, BsrMatrix, conv2d, CsrMatrix, getBackend, memoryStats, noGrad, sparseConv2d, sparseTensor, tensor, type BlockShape } from '../index.js';
+import type { Conv2dGeometry } from '../engine/backend.js';
+import type { WebGpuBackend } from '../engine/webgpu/backend.js';
+import { sparseConv2d as sparseConvKernel } from '../kernels/sparse/sparse-conv.js';
+import { uploadBsr } from '../kernels/sparse/bsr-spmm.js';
+import { uploadCsr } from '../kernels/sparse/csr-spmm.js';
 import { expectClose, initBoth, on, shutdown } from './helpers/backends.js';
 import { randomDense, randomSparse } from './helpers/sparse.js';
 
@@ -47,4 +52,34 @@ describe('sparseConv2d matches the dense convolution', () => {
       }
     });
   }
+});
+
+describe('sparseConv2d kernel: the row-quad texture path and the storage path agree', () => {
+  it('on strided, dilated, padded and direct geometries, CSR and BSR, freeing its textures', async () => {
+    const rt = (getBackend('webgpu') as WebGpuBackend).rt;
+    const before = memoryStats().inUseBytes;
+    for (const cs of [cases[0]!, cases[2]!, cases[3]!]) {
+      const [kh, kw] = cs.k;
+      const cols = cs.c * kh * kw;
+      const s = cs.stride ?? 1, p = cs.padding ?? 0, d = cs.dilation ?? 1;
+      const oh = Math.floor((cs.h + 2 * p - d * (kh - 1) - 1) / s) + 1, ow = Math.floor((cs.w + 2 * p - d * (kw - 1) - 1) / s) + 1;
+      const g: Conv2dGeometry = { n: cs.n, c: cs.c, h: cs.h, w: cs.w, oc: cs.oc, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, oh, ow };
+      const wd = randomSparse(cs.oc, cols, cs.density, 'random', 3 + cols);
+      const x = rt.upload(randomDense(cs.n * cs.c * cs.h * cs.w, 7));
+      for (const sw of [uploadCsr(rt, CsrMatrix.fromDense(wd, cs.oc, cols)), uploadBsr(rt, BsrMatrix.fromDense(wd, cs.oc, cols, [4, 4]))]) {
+        const out: Float64Array[] = [];
+        for (const textures of [true, false]) {
+          const y = sparseConvKernel(rt, sw, x, null, g, { textures });
+          out.push(Float64Array.from(await rt.read(y)));
+          rt.release(y);
+        }
+        expectClose(out[0]!, out[1]!, { rtol: 1e-6, atol: 1e-6 }, `${sw.matrix.format} texture vs storage`);
+        expect(out[0]!.some((v) => v !== 0) || cs.density === 0).toBe(true);
+        sw.release();
+      }
+      rt.release(x);
+    }
+    await rt.sync();
+    expect(memoryStats().inUseBytes).toBe(before);
+  });
 });

@@ -16,13 +16,19 @@
  * CSR: one output channel per invocation, channels sorted by non-zero count.
  * BSR r×c: r output channels per invocation (r vec4 accumulators), each input vec4
  * reused r times.
+ *
+ * Texture path (when the padded input fits one texture): instead of Xp, a "row quad"
+ * texture Q is built straight from x — texel (x, plane·Hp + y) holds the padded input at
+ * rows y, y + sh, y + 2sh, y + 3sh — so the four loads of `ld` become one textureLoad
+ * (a vectorised gather on llvmpipe, where divergent storage loads are per-lane loops).
  */
 import type { Conv2dGeometry } from '../../engine/backend.js';
 import type { BsrMatrix } from '../../engine/sparse/bsr.js';
 import type { CsrMatrix } from '../../engine/sparse/csr.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
+import { flatCoord, flatTextureWidth } from './layout.js';
 import { colIndexWgsl, type GpuSparse, uploadU32 } from './storage.js';
 
 const WG = 64;
@@ -59,67 +65,147 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
-/** off(col) for every (padded) column of the weight matrix. */
-function offsetTable(cols: number, g: Conv2dGeometry, p: Padded): Uint32Array {
+/** Q: texel (x, plane·Hp + y) = padded input at rows y + j·sh (j = 0..3) of that plane, zero outside x. */
+function quadProgram(): Program {
+  return {
+    key: 'sparse:conv-quad',
+    inputs: [{ name: 'X' }],
+    outputs: [{ name: 'Q', type: 'texture_storage_2d<rgba32float, write>' }],
+    workgroupSize: [16, 16],
+    // params: rows (planes·Hp), h, w, hp, wp, ph, pw, sh
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x; let row = gid.y;
+  let wp = pu(4u);
+  if (col >= wp || row >= pu(0u)) { return; }
+  let h = pi(1u); let w = pi(2u); let hp = pu(3u); let sh = pi(7u);
+  let plane = row / hp;
+  let x = i32(col) - pi(6u);
+  var v = vec4<f32>(0.0);
+  if (x >= 0 && x < w) {
+    for (var j = 0; j < 4; j++) {
+      let y = i32(row % hp) + j * sh - pi(5u);
+      if (y >= 0 && y < h) { v[j] = X[plane * u32(h * w) + u32(y * w + x)]; }
+    }
+  }
+  textureStore(Q, vec2<u32>(col, row), v);
+}`,
+  };
+}
+
+/** Whether Q fits one texture (and its texel coordinates the 16-bit halves of a packed offset). */
+function quadFits(rt: GpuRuntime, g: Conv2dGeometry, p: Padded): boolean {
+  const rows = g.n * g.c * p.hp;
+  const max = Math.min(rt.device.limits.maxTextureDimension2D, 65535);
+  return rows <= max && p.wp <= max;
+}
+
+function quadTexture(rt: GpuRuntime, x: GpuStorage, g: Conv2dGeometry, p: Padded): GpuTexture | null {
+  const rows = g.n * g.c * p.hp;
+  const q = rt.allocTexture('rgba32float', p.wp, rows, true);
+  if (!q) return null;
+  rt.run(quadProgram(), [x], [q], [rows, g.h, g.w, p.hp, p.wp, g.ph, g.pw, g.sh], [Math.ceil(p.wp / 16), Math.ceil(rows / 16), 1]);
+  return q;
+}
+
+/**
+ * off(col) for every (padded) column of the weight matrix: a flat offset into Xp, or for
+ * the texture path the texel offset packed as (row offset << 16) | column offset.
+ */
+function offsetTable(cols: number, g: Conv2dGeometry, p: Padded, packed: boolean): Uint32Array {
   const t = new Uint32Array(cols);
   const k = g.kh * g.kw;
   for (let col = 0; col < Math.min(cols, g.c * k); col++) {
     const ci = Math.floor(col / k), ky = Math.floor(col / g.kw) % g.kh, kx = col % g.kw;
-    t[col] = ci * p.hp * p.wp + ky * g.dh * p.wp + kx * g.dw;
+    t[col] = packed ? (((ci * p.hp + ky * g.dh) << 16) | (kx * g.dw)) >>> 0 : ci * p.hp * p.wp + ky * g.dh * p.wp + kx * g.dw;
   }
   return t;
 }
 
 // Shared WGSL: thread → (image, channel slot, ox, oy quad); the input vec4 at offset o.
-const common = `
+const ldStorage = `
 fn ld(o: u32) -> vec4<f32> {
   let s = pu(6u);
   return vec4<f32>(Xp[o], Xp[o + s], Xp[o + 2u * s], Xp[o + 3u * s]);
-}
+}`;
+// Texture path: "base" is the invocation's texel (packed like the offsets), o a packed offset.
+const ldTexture = `
+fn ld(o: u32) -> vec4<f32> {
+  return textureLoad(Xp, vec2<u32>(o & 0xffffu, o >> 16u), 0);
+}`;
+const common = (tex: boolean) => `${tex ? ldTexture : ldStorage}
 fn put(plane: u32, oy0: u32, ox: u32, acc: vec4<f32>) {
   let oh = pu(2u); let ow = pu(3u);
   for (var j = 0u; j < 4u; j++) {
     if (oy0 + j < oh) { Y[(plane * oh + oy0 + j) * ow + ox] = acc[j]; }
   }
 }`;
-// params: 0 pixel groups (ow·⌈oh/4⌉), 1 channel slots, 2 oh, 3 ow, 4 sh, 5 sw, 6 sh·Wp, 7 c·Hp·Wp, 8 Wp, 9 oc
-const pixel = `
+// params: 0 pixel groups (ow·⌈oh/4⌉), 1 channel slots, 2 oh, 3 ow, 4 sh, 5 sw, 6 sh·Wp, 7 c·Hp·Wp, 8 Wp, 9 oc, 10 c·Hp
+const pixel = (tex: boolean) => `
   let p = gid.x; let slot = gid.y; let n = gid.z;
   if (p >= pu(0u) || slot >= pu(1u)) { return; }
   let ow = pu(3u);
   let ox = p % ow; let oy0 = (p / ow) * 4u;
-  let base = n * pu(7u) + oy0 * pu(6u) + ox * pu(5u);`;
+  let base = ${tex ? '((n * pu(10u) + oy0 * pu(4u)) << 16u) + ox * pu(5u)' : 'n * pu(7u) + oy0 * pu(6u) + ox * pu(5u)'};`;
 
-function csrProgram(bits: 16 | 32, bias: boolean): Program {
+/** The input binding: the padded buffer Xp, or the row-quad texture (bound under the same name). */
+const xpBinding = (tex: boolean) => ({ name: 'Xp', type: tex ? 'texture_2d<f32>' : 'array<f32>' });
+
+/**
+ * CSR: storage path reads Vals, Cols and Off per non-zero; the texture path reads one
+ * texel of OV (packed texel offset, value bits) per non-zero, `ovWidth` texels a row.
+ */
+function csrProgram(bits: 16 | 32, bias: boolean, ovWidth: number): Program {
+  const tex = ovWidth > 0;
+  const sparse = tex
+    ? [{ name: 'OV', type: 'texture_2d<u32>' }]
+    : [{ name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'Off', type: 'array<u32>' }];
+  const step = tex
+    ? `let ov = textureLoad(OV, ${flatCoord('k', ovWidth)}, 0); acc += bitcast<f32>(ov.y) * ld(base + ov.x);`
+    : 'acc += Vals[k] * ld(base + Off[colAt(k)]);';
   return {
-    key: `sparse:conv-csr:i${bits}:${bias ? 'bias' : 'nobias'}`,
-    inputs: [{ name: 'Rows', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'Off', type: 'array<u32>' }, { name: 'Xp' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    key: `sparse:conv-csr:i${bits}:${bias ? 'bias' : 'nobias'}${tex ? `:tex${ovWidth}` : ''}`,
+    inputs: [{ name: 'Rows', type: 'array<vec4<u32>>' }, ...sparse, xpBinding(tex), ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'Y' }],
     workgroupSize: [WG],
-    body: () => `${colIndexWgsl(bits)}${common}
+    body: () => `${tex ? '' : colIndexWgsl(bits)}${common(tex)}
 @compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel}
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel(tex)}
   let r = Rows[slot];
   var acc = vec4<f32>(${bias ? 'Bias[r.x]' : '0.0'});
-  for (var k = r.y; k < r.z; k++) { acc += Vals[k] * ld(base + Off[colAt(k)]); }
+  for (var k = r.y; k < r.z; k++) { ${step} }
   put(n * pu(9u) + r.x, oy0, ox, acc);
 }`,
   };
 }
 
-function bsrProgram(r: number, c: number, bits: 16 | 32, bias: boolean): Program {
+/** OV texels (packed texel offset of the non-zero's column, value bits), flat-indexed by non-zero. */
+function ovTexture(rt: GpuRuntime, m: CsrMatrix, offsets: Uint32Array): GpuTexture | null {
+  const w = flatTextureWidth(rt, m.nnz);
+  if (!w) return null;
+  const words = new Uint32Array(w * Math.ceil(m.nnz / w) * 2);
+  const valBits = new Uint32Array(Float32Array.from(m.values).buffer);
+  for (let k = 0; k < m.nnz; k++) {
+    words[2 * k] = offsets[m.colIdx[k]!]!;
+    words[2 * k + 1] = valBits[k]!;
+  }
+  return rt.uploadTexture('rg32uint', w, words.length / 2 / w, words);
+}
+
+function bsrProgram(r: number, c: number, bits: 16 | 32, bias: boolean, tex: boolean): Program {
   const rs = Array.from({ length: r }, (_, i) => i);
   return {
-    key: `sparse:conv-bsr:${r}x${c}:i${bits}:${bias ? 'bias' : 'nobias'}`,
+    key: `sparse:conv-bsr:${r}x${c}:i${bits}:${bias ? 'bias' : 'nobias'}${tex ? ':tex' : ''}`,
     inputs: [
       { name: 'Order', type: 'array<u32>' }, { name: 'Ptr', type: 'array<u32>' }, { name: 'Cols', type: 'array<u32>' },
-      { name: 'Vals', type: 'array<vec4<f32>>' }, { name: 'Off', type: 'array<u32>' }, { name: 'Xp' }, ...(bias ? [{ name: 'Bias' }] : []),
+      { name: 'Vals', type: 'array<vec4<f32>>' }, { name: 'Off', type: 'array<u32>' }, xpBinding(tex), ...(bias ? [{ name: 'Bias' }] : []),
     ],
     outputs: [{ name: 'Y' }],
     workgroupSize: [WG],
-    body: () => `${colIndexWgsl(bits)}${common}
+    body: () => `${colIndexWgsl(bits)}${common(tex)}
 @compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel}
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel(tex)}
   let br = Order[slot];
 ${rs.map((i) => `  var a${i}_0 = vec4<f32>(0.0);`).join('\n')}
   for (var k = Ptr[br]; k < Ptr[br + 1u]; k++) {
@@ -140,34 +226,41 @@ function convRows(rt: GpuRuntime, m: CsrMatrix): GpuStorage {
   return uploadU32(rt, words);
 }
 
-export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, options: { textures?: boolean } = {}): GpuStorage {
   const m = w.matrix;
   if (m.rows !== g.oc || m.cols !== g.c * g.kh * g.kw) {
     throw new Error(`sparseConv2d: weight matrix ${m.rows}x${m.cols} does not match [oc=${g.oc}, c·kh·kw=${g.c * g.kh * g.kw}]`);
   }
   const p = paddedGeometry(g);
+  const cols = m.format === 'bsr' ? m.paddedCols : m.cols;
+  const geom = `${cols}:${g.c}:${g.kh}x${g.kw}:${g.dh}x${g.dw}:${p.hp}x${p.wp}`;
+  // The texture path needs the row-quad texture to fit (and, for CSR, the OV texture).
+  let tex = (options.textures ?? true) && quadFits(rt, g, p);
+  const ov = tex && m.format === 'csr' ? w.cachedTexture(`conv-ov:${geom}`, () => ovTexture(rt, m, offsetTable(cols, g, p, true))) : null;
+  if (m.format === 'csr' && !ov) tex = false;
+  const q = tex ? quadTexture(rt, x, g, p) : null;
   let xp = x;
-  if (!p.direct) {
+  if (!q && !p.direct) {
     const total = g.n * g.c * p.hp * p.wp;
     xp = rt.alloc(total);
     rt.run(padProgram(), [x], [xp], [total, g.h, g.w, p.hp, p.wp, g.ph, g.pw], Math.ceil(total / 256));
   }
-  const cols = m.format === 'bsr' ? m.paddedCols : m.cols;
-  const off = w.cached(`conv-off:${cols}:${g.c}:${g.kh}x${g.kw}:${g.dh}x${g.dw}:${p.hp}x${p.wp}`, () => uploadU32(rt, offsetTable(cols, g, p)));
   const y = rt.alloc(g.n * g.oc * g.oh * g.ow);
   const groups = g.ow * Math.ceil(g.oh / 4);
   const b = bias ? [bias] : [];
   if (g.n > 65535) throw new Error(`sparseConv2d: batch ${g.n} exceeds the adapter's workgroup limit`);
+  const params = [groups, m.format === 'csr' ? m.rows : (m as BsrMatrix).blockRows, g.oh, g.ow, g.sh, g.sw, g.sh * p.wp, g.c * p.hp * p.wp, p.wp, g.oc, g.c * p.hp];
+  const off = () => w.cached(`conv-off:${q ? 'packed' : 'flat'}:${geom}`, () => uploadU32(rt, offsetTable(cols, g, p, !!q)));
   if (m.format === 'csr') {
     const rows = w.cached('conv-rows', () => convRows(rt, m));
-    const params = [groups, m.rows, g.oh, g.ow, g.sh, g.sw, g.sh * p.wp, g.c * p.hp * p.wp, p.wp, g.oc];
-    rt.run(csrProgram(m.indexBits, !!bias), [rows, w.buffer('cols'), w.buffer('vals'), off, xp, ...b], [y], params, [Math.ceil(groups / WG), m.rows, g.n]);
+    const sparse = q ? [ov!] : [w.buffer('cols'), w.buffer('vals'), off()];
+    rt.run(csrProgram(m.indexBits, !!bias, q ? ov!.width : 0), [rows, ...sparse, q ?? xp, ...b], [y], params, [Math.ceil(groups / WG), m.rows, g.n]);
   } else {
     const bm = m as BsrMatrix;
-    const params = [groups, bm.blockRows, g.oh, g.ow, g.sh, g.sw, g.sh * p.wp, g.c * p.hp * p.wp, p.wp, g.oc];
-    const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), w.buffer('vals'), off, xp, ...b];
-    rt.run(bsrProgram(bm.block[0], bm.block[1], bm.indexBits, !!bias), ins, [y], params, [Math.ceil(groups / WG), bm.blockRows, g.n]);
+    const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), w.buffer('vals'), off(), q ?? xp, ...b];
+    rt.run(bsrProgram(bm.block[0], bm.block[1], bm.indexBits, !!bias, !!q), ins, [y], params, [Math.ceil(groups / WG), bm.blockRows, g.n]);
   }
+  if (q) rt.releaseTexture(q);
   if (xp !== x) rt.release(xp);
   return y;
 }

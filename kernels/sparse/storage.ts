@@ -16,6 +16,7 @@ export class GpuSparse implements SparseStorage {
   private released = false;
   /** Derived buffers keyed by use (e.g. convolution offsets per input geometry). */
   private readonly derived = new Map<string, GpuStorage>();
+  private readonly derivedTextures = new Map<string, GpuTexture | null>();
 
   constructor(
     readonly rt: GpuRuntime,
@@ -33,6 +34,7 @@ export class GpuSparse implements SparseStorage {
     for (const s of Object.values(this.buffers)) bytes += s.buffer.size;
     for (const s of this.derived.values()) bytes += s.buffer.size;
     for (const t of Object.values(this.textures)) bytes += t.bytes;
+    for (const t of this.derivedTextures.values()) bytes += t?.bytes ?? 0;
     return bytes;
   }
 
@@ -57,13 +59,22 @@ export class GpuSparse implements SparseStorage {
     return s;
   }
 
+  /** A texture derived from the matrix for `key` (null: it did not fit), built by `make` on first use. */
+  cachedTexture(key: string, make: () => GpuTexture | null): GpuTexture | null {
+    if (this.released) throw new Error('sparse: the matrix was released from the device');
+    if (!this.derivedTextures.has(key)) this.derivedTextures.set(key, make());
+    return this.derivedTextures.get(key)!;
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
     for (const s of Object.values(this.buffers)) this.rt.release(s);
     for (const s of this.derived.values()) this.rt.release(s);
     for (const t of Object.values(this.textures)) this.rt.releaseTexture(t);
+    for (const t of this.derivedTextures.values()) if (t) this.rt.releaseTexture(t);
     this.derived.clear();
+    this.derivedTextures.clear();
   }
 }
 
