@@ -16,6 +16,7 @@
 import type { MatmulGeometry } from '../../engine/backend.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
+import { operandTexture } from '../texture-operand.js';
 import type { MatmulEpilogue } from './layout.js';
 
 /** Texels of m (R) and of n (T) per invocation. */
@@ -27,34 +28,9 @@ export interface TextureGemmConfig {
 
 const WG = 8;
 
-/** Writes op[l, p] = Src[l·sL + p·sK] (l < L, p < K) into texel (l/4, p), component l%4; zero past L. */
-function toTextureProgram(): Program {
-  return {
-    key: 'matmul:to-texture',
-    inputs: [{ name: 'Src' }],
-    outputs: [{ name: 'T', type: 'texture_storage_2d<rgba32float, write>' }],
-    workgroupSize: [16, 16],
-    // params: L, K, sL, sK
-    body: () => `
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let L = pu(0u); let K = pu(1u); let sL = pu(2u); let sK = pu(3u);
-  let l4 = gid.x; let p = gid.y;
-  if (l4 * 4u >= L || p >= K) { return; }
-  var v = vec4<f32>(0.0);
-  for (var j = 0u; j < 4u; j++) {
-    let l = l4 * 4u + j;
-    if (l < L) { v[j] = Src[l * sL + p * sK]; }
-  }
-  textureStore(T, vec2<u32>(l4, p), v);
-}`,
-  };
-}
-
 function toTexture(rt: GpuRuntime, src: GpuStorage, L: number, K: number, sL: number, sK: number): GpuTexture {
-  const tex = rt.allocTexture('rgba32float', Math.ceil(L / 4), K, true);
+  const tex = operandTexture(rt, src, L, K, sL, sK);
   if (!tex) throw new Error(`internal: matmul operand ${L}×${K} does not fit a texture`);
-  rt.run(toTextureProgram(), [src], [tex], [L, K, sL, sK], [Math.ceil(L / 4 / 16), Math.ceil(K / 16), 1]);
   return tex;
 }
 

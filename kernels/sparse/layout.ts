@@ -7,15 +7,15 @@
  */
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
+import { operandTexture } from '../texture-operand.js';
 
 const WX = 64, WY = 4;
 
-/** The same transpose into a buffer (`array<vec4<f32>>`) or an rgba32float texture [inPad rows × nb4 texels]. */
-function transposeProgram(texture: boolean): Program {
+function transposeProgram(): Program {
   return {
-    key: `sparse:xt${texture ? ':texture' : ''}`,
+    key: 'sparse:xt',
     inputs: [{ name: 'X' }],
-    outputs: [{ name: 'XT', type: texture ? 'texture_storage_2d<rgba32float, write>' : 'array<vec4<f32>>' }],
+    outputs: [{ name: 'XT', type: 'array<vec4<f32>>' }],
     workgroupSize: [WX, WY],
     // params: batch, in, inPad, nb4
     body: () => `
@@ -31,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (b + j < batch) { v[j] = X[(b + j) * inF + c]; }
     }
   }
-  ${texture ? 'textureStore(XT, vec2<u32>(b4, c), v);' : 'XT[c * nb4 + b4] = v;'}
+  XT[c * nb4 + b4] = v;
 }`,
   };
 }
@@ -41,20 +41,17 @@ export function transposeToVec4(rt: GpuRuntime, x: GpuStorage, batch: number, in
   const nb4 = Math.ceil(batch / 4);
   const xt = rt.alloc(inPad * nb4 * 4);
   if (nb4 > 65535 * WY) throw new Error(`sparse: batch ${batch} is too large for one dispatch`);
-  rt.run(transposeProgram(false), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
+  rt.run(transposeProgram(), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
   return xt;
 }
 
 /**
- * XT as an rgba32float texture (texel (b4, c) = x[4·b4 … 4·b4+3, c], zero past the batch),
- * for kernels that gather it with textureLoad; null when it exceeds the device's texture size.
+ * XT as an rgba32float texture (texel (b4, c) = x[4·b4 … 4·b4+3, c], zero past the batch and
+ * for rows c ≥ in), for kernels that gather it with textureLoad; null when it exceeds the
+ * device's texture size.
  */
 export function transposeToTexture(rt: GpuRuntime, x: GpuStorage, batch: number, inF: number, inPad = inF): GpuTexture | null {
-  const nb4 = Math.ceil(batch / 4);
-  const xt = rt.allocTexture('rgba32float', nb4, inPad, true);
-  if (!xt) return null;
-  rt.run(transposeProgram(true), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
-  return xt;
+  return operandTexture(rt, x, batch, inF, inF, 1, inPad);
 }
 
 /**

@@ -1,0 +1,110 @@
+/**
+ * Operands for the kernels that gather through textures (kernels/matmul/texture-gemm.ts,
+ * kernels/sparse/): a matrix op[l, p] = Src[l·sL + p·sK] (l < L, p < K) is written into an
+ * rgba32float texture, texel (l / 4, p) = op[l … l+3, p] — four consecutive l in one texel,
+ * one p per texture row — zero past L, and rows K … Kpad−1 zero.
+ *
+ * Three programs: the general one (one texel per invocation, four scalar loads); when op is
+ * contiguous along l and aligned (sL = 1, sK % 4 = 0), one vec4 load per texel; when rows of
+ * op are contiguous along p and aligned (sK = 1, sL % 4 = 0), a 4 × 4 one that reads four
+ * vec4s and transposes them in registers. Loads are the expensive part on llvmpipe (a storage
+ * load is a per-lane loop there), so the fast paths take a quarter of the general one's.
+ */
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../engine/webgpu/runtime.js';
+import type { Program } from './program.js';
+
+const OUT = 'texture_storage_2d<rgba32float, write>';
+
+// params (both): L, K, sL, sK, Kpad
+function generalProgram(): Program {
+  return {
+    key: 'texture-operand:general',
+    inputs: [{ name: 'Src' }],
+    outputs: [{ name: 'T', type: OUT }],
+    workgroupSize: [16, 16],
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let L = pu(0u); let K = pu(1u); let sL = pu(2u); let sK = pu(3u);
+  let l4 = gid.x; let p = gid.y;
+  if (l4 * 4u >= L || p >= pu(4u)) { return; }
+  var v = vec4<f32>(0.0);
+  if (p < K) {
+    for (var j = 0u; j < 4u; j++) {
+      let l = l4 * 4u + j;
+      if (l < L) { v[j] = Src[l * sL + p * sK]; }
+    }
+  }
+  textureStore(T, vec2<u32>(l4, p), v);
+}`,
+  };
+}
+
+function colsProgram(): Program {
+  return {
+    key: 'texture-operand:cols',
+    inputs: [{ name: 'Src', type: 'array<vec4<f32>>' }],
+    outputs: [{ name: 'T', type: OUT }],
+    workgroupSize: [16, 16],
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let L = pu(0u); let K = pu(1u); let sK4 = pu(3u) / 4u;
+  let l4 = gid.x; let p = gid.y;
+  if (l4 * 4u >= L || p >= pu(4u)) { return; }
+  var v = vec4<f32>(0.0);
+  if (p < K) {
+    v = Src[p * sK4 + l4];
+    for (var j = 0u; j < 4u; j++) { if (l4 * 4u + j >= L) { v[j] = 0.0; } }
+  }
+  textureStore(T, vec2<u32>(l4, p), v);
+}`,
+  };
+}
+
+function rowsProgram(): Program {
+  return {
+    key: 'texture-operand:rows4x4',
+    inputs: [{ name: 'Src', type: 'array<vec4<f32>>' }],
+    outputs: [{ name: 'T', type: OUT }],
+    workgroupSize: [16, 16],
+    body: () => `
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let L = pu(0u); let K = pu(1u); let sL4 = pu(2u) / 4u; let Kpad = pu(4u);
+  let l4 = gid.y; let p4 = gid.x;
+  if (l4 * 4u >= L || p4 * 4u >= Kpad) { return; }
+  var r: array<vec4<f32>, 4>;
+  for (var j = 0u; j < 4u; j++) {
+    let l = l4 * 4u + j;
+    if (l < L && p4 * 4u < K) { r[j] = Src[l * sL4 + p4]; } else { r[j] = vec4<f32>(0.0); }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let p = p4 * 4u + i;
+    if (p < Kpad) {
+      var v = vec4<f32>(r[0][i], r[1][i], r[2][i], r[3][i]);
+      if (p >= K) { v = vec4<f32>(0.0); }
+      textureStore(T, vec2<u32>(l4, p), v);
+    }
+  }
+}`,
+  };
+}
+
+/**
+ * The texture of op (see above), or null when ⌈L/4⌉ × Kpad exceeds the device's 2-D
+ * texture size (callers fall back to storage-buffer kernels).
+ */
+export function operandTexture(rt: GpuRuntime, src: GpuStorage, L: number, K: number, sL: number, sK: number, Kpad = K): GpuTexture | null {
+  const tex = rt.allocTexture('rgba32float', Math.ceil(L / 4), Kpad, true);
+  if (!tex) return null;
+  const params = [L, K, sL, sK, Kpad];
+  if (sL === 1 && sK % 4 === 0) {
+    rt.run(colsProgram(), [src], [tex], params, [Math.ceil(L / 4 / 16), Math.ceil(Kpad / 16), 1]);
+  } else if (sK === 1 && sL % 4 === 0) {
+    rt.run(rowsProgram(), [src], [tex], params, [Math.ceil(Kpad / 4 / 16), Math.ceil(L / 4 / 16), 1]);
+  } else {
+    rt.run(generalProgram(), [src], [tex], params, [Math.ceil(L / 4 / 16), Math.ceil(Kpad / 16), 1]);
+  }
+  return tex;
+}
