@@ -1,6 +1,8 @@
 /**
  * NCHW conv2d launchers: forward, gradient w.r.t. the input and gradient w.r.t. the
- * weights. The main path is implicit GEMM on the register-blocked matmul skeleton
+ * weights. The forward pass runs the texture GEMM over an im2col texture where the
+ * shapes fit the device's textures (kernels/conv2d/texture-conv.ts). Otherwise, and for
+ * the gradients, the main path is implicit GEMM on the register-blocked matmul skeleton
  * (kernels/conv2d/implicit-gemm.ts; no im2col buffer), and 1×1 stride-1 unpadded
  * convolutions go straight to the matmul kernels. The direct kernels below (one
  * invocation per output element) remain as `*Direct`, a reference and fallback.
@@ -14,6 +16,7 @@ import { geometryLets, geometryParams, perElementMain, type Program } from './pr
 import { matmul } from './matmul.js';
 import { convGemmDims, convGemmParams, convGemmProgram, type ConvGemmConfig, type ConvGemmKind } from './conv2d/implicit-gemm.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
+import { textureConvFits, textureConvForward } from './conv2d/texture-conv.js';
 
 const WG = 64;
 
@@ -240,6 +243,8 @@ export function isPointwise(g: Conv2dGeometry): boolean {
 }
 
 export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+  // Texture GEMM over an im2col texture wherever it fits (kernels/conv2d/texture-conv.ts).
+  if (textureConvFits(rt, g)) return textureConvForward(rt, x, w, bias, g);
   if (isPointwise(g) && !bias) {
     // Y[b] [oc, h·w] = W [oc, c] · X[b] [c, h·w]
     const hw = g.h * g.w;

@@ -16,6 +16,7 @@ import { GpuRuntime, type GpuStorage } from '../engine/webgpu/runtime.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, convGemmWith, isPointwise, selectConvGemm, type ConvPlan } from '../kernels/conv2d.js';
 import { convGemmProgram, type ConvGemmKind } from '../kernels/conv2d/implicit-gemm.js';
 import { programSource } from '../kernels/program.js';
+import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
 
 const outSize = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 type Spec = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw?: number; sh?: number; sw?: number; ph?: number; pw?: number; dh?: number; dw?: number };
@@ -133,5 +134,34 @@ describe('implicit GEMM conv: forced variants', () => {
             if (e) failures.push(`${p.key}: ${e.message}`);
           }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('conv2d forward through the texture GEMM (im2col texture)', () => {
+  it('matches the reference on every geometry, with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
+    for (const s of GEOMETRIES) {
+      const g = geometry(s);
+      if (g.oc < 4) continue; // the texture GEMM's blocks are 4 output channels wide
+      const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * g.kh * g.kw), bias = randn(g.oc);
+      const [gx, gw, gb] = [x, w, bias].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage];
+      for (const chunk of [Infinity, 1, 2]) {
+        for (const withBias of [false, true]) {
+          const y = track(textureConvForward(rt, gx, gw, withBias ? gb : null, g, chunk));
+          expectClose(await rt.read(y), cpuConv.conv2d(f64(x), f64(w), withBias ? f64(bias) : null, g), `${JSON.stringify(s)} chunk ${chunk}${withBias ? ' + bias' : ''}`);
+        }
+      }
+    }
+  });
+  it('is chosen for convolutions large enough to fill its blocks, and frees its textures', async () => {
+    expect(textureConvFits(rt, geometry({ n: 1, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
+    expect(textureConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(true);
+    expect(textureConvFits(rt, geometry({ n: 64, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }))).toBe(false);
+    expect(textureConvFits(rt, geometry({ n: 1, c: 3, h: 4, w: 4, oc: 2, kh: 4 }))).toBe(false);
+    const before = rt.memoryStats().inUseBytes;
+    const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
+    const y = track(textureConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
+    await rt.read(y);
+    // Live now: x, w and y only (the weight and im2col textures are released).
+    expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
   });
 });

@@ -148,6 +148,23 @@ export class GpuRuntime {
     return t;
   }
 
+  /**
+   * Copies `src` into an r32float texture `width` texels wide (a power-of-two width whose
+   * rows are whole multiples of 256 bytes), element i at (i % width, i / width); recorded
+   * in order with the dispatches. Returns null when it does not fit one texture.
+   */
+  flatTexture(src: GpuStorage, width: number): GpuTexture | null {
+    const rows = Math.ceil(src.size / width);
+    const t = this.allocTexture('r32float', width, Math.max(1, rows));
+    if (!t || src.size === 0) return t;
+    const enc = this.endPass();
+    const full = Math.floor(src.size / width);
+    if (full > 0) enc.copyBufferToTexture({ buffer: src.buffer, bytesPerRow: width * 4 }, { texture: t.texture }, [width, full]);
+    const rest = src.size - full * width;
+    if (rest > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: full * width * 4, bytesPerRow: width * 4 }, { texture: t.texture, origin: [0, full] }, [rest, 1]);
+    return t;
+  }
+
   releaseTexture(t: GpuTexture): void {
     if (t.released) return;
     t.released = true;

@@ -116,8 +116,14 @@ export const TEXTURE_LADDER: ReadonlyArray<{ r: number; t: number; minThreads: n
 export function textureFor(g: MatmulGeometry, epilogue: MatmulEpilogue, lim: DeviceLimits): TexturePlan | null {
   if (!lim.maxTextureDimension2D || !textureGemmFits(g, lim.maxTextureDimension2D)) return null;
   if (g.m < 4 || g.n < 4 || !fitsLimits(8, 8, lim)) return null;
+  const block = textureBlock(g.m, g.n);
+  return block ? { kind: 'texture', ...block, epilogue, split: false } : null;
+}
+
+/** The largest block of TEXTURE_LADDER whose invocation count an m × n output fills, or null. */
+export function textureBlock(m: number, n: number): { r: number; t: number } | null {
   for (const { r, t, minThreads } of TEXTURE_LADDER) {
-    if (Math.ceil(g.m / (4 * r)) * Math.ceil(g.n / (4 * t)) >= minThreads) return { kind: 'texture', r, t, epilogue, split: false };
+    if (Math.ceil(m / (4 * r)) * Math.ceil(n / (4 * t)) >= minThreads) return { r, t };
   }
   return null;
 }

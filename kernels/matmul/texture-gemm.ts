@@ -24,6 +24,12 @@ export interface TextureGemmConfig {
   r: number;
   t: number;
   epilogue: MatmulEpilogue;
+  /**
+   * Output layout. 'rows' (default): C[m, n] row-major, bias per n. 'nchw' (convolution,
+   * m = output channel, n = image·P + pixel with P = params[3] pixels an image, images
+   * counted from params[4]): C[(image·M + m)·P + pixel], bias per m.
+   */
+  layout?: 'rows' | 'nchw';
 }
 
 const WG = 8;
@@ -38,29 +44,31 @@ export function textureGemmProgram(c: TextureGemmConfig): Program {
   const rs = Array.from({ length: c.r }, (_, i) => i);
   const ts = Array.from({ length: c.t }, (_, i) => i);
   const { bias, relu } = c.epilogue;
+  const nchw = c.layout === 'nchw';
   const acc = (r: number, t: number, i: number) => `c${r}_${t}_${i}`;
+  const dest = nchw ? '((IMG0 + n / P) * M + m) * P + n % P' : 'm * N + n';
   const store = (r: number, t: number) => [0, 1, 2, 3].map((i) => `
   { let m = (m0 + ${r}u) * 4u + ${i}u;
     if (m < M) {
       for (var j = 0u; j < 4u; j++) {
         let n = (n0 + ${t}u) * 4u + j;
         if (n < N) {
-          var v = ${acc(r, t, i)}[j]${bias ? ' + Bias[n]' : ''};
+          var v = ${acc(r, t, i)}[j]${bias ? ` + Bias[${nchw ? 'm' : 'n'}]` : ''};
           ${relu ? 'v = max(v, 0.0);' : ''}
-          C[m * N + n] = v;
+          C[${dest}] = v;
         }
       }
     } }`).join('');
   return {
-    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}`,
+    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}`,
     inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'C' }],
     workgroupSize: [WG, WG],
-    // params: M, K, N
+    // params: M, K, N (, P, IMG0 for the nchw layout)
     body: () => `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let M = pu(0u); let K = pu(1u); let N = pu(2u);
+  let M = pu(0u); let K = pu(1u); let N = pu(2u);${nchw ? ' let P = pu(3u); let IMG0 = pu(4u);' : ''}
   let m4 = (M + 3u) / 4u; let n4 = (N + 3u) / 4u;
   let m0 = gid.y * ${c.r}u; let n0 = gid.x * ${c.t}u;
   if (m0 >= m4 || n0 >= n4) { return; }
@@ -88,8 +96,14 @@ export function textureGemm(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: Mat
   // op(A)[m, p]: A stored [m, k] (or [k, m] when transposed); op(B)ᵀ[n, p]: B stored [k, n] (or [n, k]).
   const at = toTexture(rt, a, m, k, g.transA ? 1 : k, g.transA ? m : 1);
   const bt = toTexture(rt, b, n, k, g.transB ? k : 1, g.transB ? 1 : n);
-  rt.run(textureGemmProgram(c), [at, bt, ...(bias ? [bias] : [])], [out], [m, k, n],
-    [Math.ceil(Math.ceil(n / 4) / c.t / WG), Math.ceil(Math.ceil(m / 4) / c.r / WG), 1]);
+  runTextureGemm(rt, c, at, bt, bias, out, [m, k, n]);
   rt.releaseTexture(at);
   rt.releaseTexture(bt);
+}
+
+/** One dispatch over operand textures already built; params M, K, N (and P, IMG0 for 'nchw'). */
+export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuTexture, bt: GpuTexture, bias: GpuStorage | null, out: GpuStorage, params: number[]): void {
+  const [m, , n] = params as [number, number, number];
+  rt.run(textureGemmProgram(c), [at, bt, ...(bias ? [bias] : [])], [out], params,
+    [Math.ceil(Math.ceil(n / 4) / c.t / WG), Math.ceil(Math.ceil(m / 4) / c.r / WG), 1]);
 }
