@@ -12,6 +12,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A comma-separated list of positive numbers. */
+function positiveNumbers(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !(Number.isFinite(n) && n > 0))) throw new InvalidArgumentError(`expected comma-separated positive numbers, got '${value}'`);
+  return list;
+}
+
 const program = new Command()
   .name('wgprune')
   .description('Neural-network pruning research on WebGPU: real sparse speedups next to the FLOPs that promised them')
@@ -106,9 +113,15 @@ bench
   .description('dense vs masked vs compacted models at 25/50/75% filter sparsity: latency, FLOP speedup, realization, accuracy')
   .option('--json <file>', 'write every figure to a JSON file')
   .option('--quick', 'one model, small batches, short fine-tuning')
-  .action(async (opts: { json?: string; quick?: boolean }) => {
+  .option('--models <list>', 'comma-separated models (default: lenet5,mnist-cnn2,conv4)', (v) => v.split(',').map((m) => m.trim()))
+  .option('--sparsities <list>', 'comma-separated filter sparsities (default: 0.25,0.5,0.75)', positiveNumbers)
+  .option('--cifar-batches <list>', 'batch sizes timed for conv4 (default: 1,256)', positiveNumbers)
+  .option('--reps <n>', 'timed repetitions per measurement (protocol)', positiveInt)
+  .option('--no-masked', 'do not time the masked models')
+  .action(async (opts: { json?: string; quick?: boolean; models?: string[]; sparsities?: number[]; cifarBatches?: number[]; reps?: number; masked: boolean }) => {
     const { runCompactBench } = await import('../bench/compact.js');
-    await runCompactBench(opts);
+    const { reps, masked, ...rest } = opts;
+    await runCompactBench({ ...rest, timeMasked: masked, ...(reps ? { protocol: { reps, minReps: Math.min(reps, 3) } } : {}) });
   });
 
 program.hook('postAction', () => shutdown());
