@@ -246,6 +246,7 @@ describe('texture GEMM', () => {
     { m: 13, k: 31, n: 7 }, // ragged in every direction
     { m: 70, k: 1, n: 36 }, // k = 1
     { m: 5, k: 300, n: 130 },
+    { m: 36, k: 128, n: 20 }, // rows of 512 bytes: the operand transposes read a texture copy
   ];
   for (const [transA, transB] of LAYOUTS) {
     it(`${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}: blocks 1×1, 2×2, 4×2, 4×4, with and without bias and ReLU`, async () => {

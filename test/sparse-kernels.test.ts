@@ -38,6 +38,7 @@ const cases: Array<{ rows: number; cols: number; density: number; pattern: Patte
   { rows: 19, cols: 33, density: 1, pattern: 'full', batch: 7 },
   { rows: 40, cols: 44, density: 0.5, pattern: 'blocks', batch: 9 },
   { rows: 130, cols: 257, density: 0.3, pattern: 'random', batch: 130 },
+  { rows: 40, cols: 128, density: 0.3, pattern: 'random', batch: 12 }, // 512-byte rows: x reaches its texture through a copy
 ];
 
 describe('sparse matmul: every format against the dense product', () => {

@@ -165,6 +165,20 @@ export class GpuRuntime {
     return t;
   }
 
+  /**
+   * Copies the first `height` rows of `width` vec4s of `src` (row-major, `width · 16` bytes a
+   * row, which must be a multiple of 256) into an rgba32float texture, texel (x, y) = vec4 x of
+   * row y; null when it does not fit one texture. Recorded in order with the dispatches.
+   */
+  rowsTexture(src: GpuStorage, width: number, height: number): GpuTexture | null {
+    if ((width * 16) % 256 !== 0) throw new Error(`internal: rowsTexture needs rows of a multiple of 256 bytes, got ${width * 16}`);
+    if (src.size < width * 4 * height) throw new Error(`internal: rowsTexture: ${src.size} elements, ${width * 4 * height} needed`);
+    const t = this.allocTexture('rgba32float', width, height);
+    if (!t) return null;
+    this.endPass().copyBufferToTexture({ buffer: src.buffer, bytesPerRow: width * 16 }, { texture: t.texture }, [width, height]);
+    return t;
+  }
+
   releaseTexture(t: GpuTexture): void {
     if (t.released) return;
     t.released = true;
