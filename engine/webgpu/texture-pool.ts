@@ -23,6 +23,8 @@ export function texelBytes(format: GPUTextureFormat): number {
   return b;
 }
 
+const poolKey = (format: GPUTextureFormat, width: number, height: number, usage: number) => `${format}:${width}x${height}:${usage}`;
+
 export class TexturePool {
   private free = new Map<string, GPUTexture[]>();
   private parked: Array<{ key: string; texture: GPUTexture }> = [];
@@ -31,8 +33,7 @@ export class TexturePool {
   constructor(private device: GPUDevice) {}
 
   acquire(format: GPUTextureFormat, width: number, height: number, usage: number): GPUTexture {
-    const key = `${format}:${width}x${height}:${usage}`;
-    const hit = this.free.get(key)?.pop();
+    const hit = this.free.get(poolKey(format, width, height, usage))?.pop();
     if (hit) return hit;
     this.totalBytes += width * height * texelBytes(format);
     return this.device.createTexture({ size: [width, height], format, usage });
@@ -40,7 +41,7 @@ export class TexturePool {
 
   /** Park a texture until the next submit. */
   release(t: GpuTexture): void {
-    this.parked.push({ key: `${t.format}:${t.width}x${t.height}:${t.texture.usage}`, texture: t.texture });
+    this.parked.push({ key: poolKey(t.format, t.width, t.height, t.texture.usage), texture: t.texture });
   }
 
   /** Called right after a submit: parked textures become reusable. */

@@ -27,9 +27,9 @@
  * (see engine/webgpu/texture-pool.ts).
  */
 import type { CsrMatrix } from '../../engine/sparse/csr.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
+import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
-import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
+import { flatCoord, nonzeroTexture, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
 
 const NONE = 0xffffffff;
@@ -41,20 +41,6 @@ export interface CsrSchedule {
   sort?: boolean;
   /** Read the sparse operands through textures where the device allows (default true). */
   textures?: boolean;
-}
-
-/** The (column, value bits) texture, flat-indexed by non-zero (layout.ts). */
-function uploadCvTexture(rt: GpuRuntime, m: CsrMatrix): GpuTexture | null {
-  const w = flatTextureWidth(rt, m.nnz);
-  if (!w) return null;
-  const h = Math.ceil(m.nnz / w);
-  const words = new Uint32Array(w * h * 2);
-  const valBits = new Uint32Array(Float32Array.from(m.values).buffer);
-  for (let k = 0; k < m.nnz; k++) {
-    words[2 * k] = m.colIdx[k]!;
-    words[2 * k + 1] = valBits[k]!;
-  }
-  return rt.uploadTexture('rg32uint', w, h, words);
 }
 
 /** Builds segments and split-row descriptors on the host; uploads everything. */
@@ -77,7 +63,7 @@ export function uploadCsr(rt: GpuRuntime, m: CsrMatrix, schedule: CsrSchedule = 
   if (schedule.sort ?? true) segs.sort((a, b) => b[2] - b[1] - (a[2] - a[1]) || a[0] - b[0]);
   const segWords = new Uint32Array(segs.length * 4);
   segs.forEach((s, i) => segWords.set(s, i * 4));
-  const cv = (schedule.textures ?? true) ? uploadCvTexture(rt, m) : null;
+  const cv = (schedule.textures ?? true) ? nonzeroTexture(rt, m, (col) => col) : null;
   return new GpuSparse(rt, m, {
     seg: uploadU32(rt, segWords),
     cols: uploadU32(rt, m.packedColIdx()),

@@ -5,6 +5,7 @@
  * read neighbouring vec4s of one XT row — contiguous, and vectorised across lanes by
  * llvmpipe — while the sparse row's index and value are the same for all of them.
  */
+import type { CsrMatrix } from '../../engine/sparse/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
 import { operandTexture } from '../texture-operand.js';
@@ -62,6 +63,22 @@ export function flatTextureWidth(rt: GpuRuntime, texels: number): number | null 
   const max = rt.device.limits.maxTextureDimension2D;
   const w = 1 << Math.floor(Math.log2(max));
   return texels > 0 && Math.ceil(texels / w) <= max ? w : null;
+}
+
+/**
+ * One rg32uint texel per non-zero k of a CSR matrix, flat-indexed: (word(column k), bits of
+ * value k) — the column itself for SpMM, a precomputed input offset for the convolution.
+ */
+export function nonzeroTexture(rt: GpuRuntime, m: CsrMatrix, word: (col: number) => number): GpuTexture | null {
+  const w = flatTextureWidth(rt, m.nnz);
+  if (!w) return null;
+  const words = new Uint32Array(w * Math.ceil(m.nnz / w) * 2);
+  const valBits = new Uint32Array(Float32Array.from(m.values).buffer);
+  for (let k = 0; k < m.nnz; k++) {
+    words[2 * k] = word(m.colIdx[k]!);
+    words[2 * k + 1] = valBits[k]!;
+  }
+  return rt.uploadTexture('rg32uint', w, words.length / 2 / w, words);
 }
 
 /** WGSL coordinates of flat texel index `i` in a texture `w` texels wide (w a power of two). */

@@ -28,7 +28,7 @@ import type { CsrMatrix } from '../../engine/sparse/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
-import { flatCoord, flatTextureWidth } from './layout.js';
+import { flatCoord, nonzeroTexture } from './layout.js';
 import { colIndexWgsl, type GpuSparse, uploadU32 } from './storage.js';
 
 const WG = 64;
@@ -180,18 +180,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel(tex)}
   };
 }
 
-/** OV texels (packed texel offset of the non-zero's column, value bits), flat-indexed by non-zero. */
-function ovTexture(rt: GpuRuntime, m: CsrMatrix, offsets: Uint32Array): GpuTexture | null {
-  const w = flatTextureWidth(rt, m.nnz);
-  if (!w) return null;
-  const words = new Uint32Array(w * Math.ceil(m.nnz / w) * 2);
-  const valBits = new Uint32Array(Float32Array.from(m.values).buffer);
-  for (let k = 0; k < m.nnz; k++) {
-    words[2 * k] = offsets[m.colIdx[k]!]!;
-    words[2 * k + 1] = valBits[k]!;
-  }
-  return rt.uploadTexture('rg32uint', w, words.length / 2 / w, words);
-}
 
 function bsrProgram(r: number, c: number, bits: 16 | 32, bias: boolean, tex: boolean): Program {
   const rs = Array.from({ length: r }, (_, i) => i);
@@ -236,7 +224,10 @@ export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: 
   const geom = `${cols}:${g.c}:${g.kh}x${g.kw}:${g.dh}x${g.dw}:${p.hp}x${p.wp}`;
   // The texture path needs the row-quad texture to fit (and, for CSR, the OV texture).
   let tex = (options.textures ?? true) && quadFits(rt, g, p);
-  const ov = tex && m.format === 'csr' ? w.cachedTexture(`conv-ov:${geom}`, () => ovTexture(rt, m, offsetTable(cols, g, p, true))) : null;
+  const ov = tex && m.format === 'csr' ? w.cachedTexture(`conv-ov:${geom}`, () => {
+    const offsets = offsetTable(cols, g, p, true);
+    return nonzeroTexture(rt, m, (col) => offsets[col]!);
+  }) : null;
   if (m.format === 'csr' && !ov) tex = false;
   const q = tex ? quadTexture(rt, x, g, p) : null;
   let xp = x;
