@@ -14,15 +14,20 @@
  * dashes as underscores, e.g. PRUNE_EPOCHS=2); defaults are the full targets.
  * Quick check:  npx tsx bench/prune.ts --targets lenet300-imp --epochs 1 --finetune-epochs 1 \
  *                 --rounds 2 --limit 2000 --test-limit 1000
+ * --finetune-schedule cosine anneals each round's fine-tuning learning rate to zero
+ * (default: constant).
+ * --dense-dir DIR keeps each IMP target's trained dense model as DIR/<model>-dense.safetensors
+ * and, when that file is already there, loads it instead of training again (so the
+ * pruning phase can be rerun with other settings from the same baseline).
  * Results go to bench/results/prune.json (--out to change), with the configuration,
  * the device, per-round accuracies and sparsities, and wall-clock seconds.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BackendName, Generator, init, shutdown } from '../engine/index.js';
 import {
-  Adam, CosineAnnealingLR, createModel, evaluate, loadMnist, type MnistDataset, type Module, SGD, trainEpoch,
+  Adam, CosineAnnealingLR, createModel, evaluate, loadCheckpoint, loadMnist, type MnistDataset, type Module, saveCheckpoint, SGD, trainEpoch,
 } from '../nn/index.js';
 import { iterativePrune, LotteryTicket, type Scope, sparsityReport } from '../pruning/index.js';
 
@@ -36,6 +41,7 @@ const OPTIONS = {
   'batch-size': { type: 'string', default: '128' },
   lr: { type: 'string', default: '0.05' },
   'finetune-lr': { type: 'string', default: '0.01' },
+  'finetune-schedule': { type: 'string', default: 'constant' },
   momentum: { type: 'string', default: '0.9' },
   'weight-decay': { type: 'string', default: '0.0001' },
   'lt-rounds': { type: 'string', default: '11' },
@@ -49,6 +55,7 @@ const OPTIONS = {
   tolerance: { type: 'string', default: '0.3' },
   backend: { type: 'string', default: 'webgpu' },
   seed: { type: 'string', default: '0' },
+  'dense-dir': { type: 'string', default: '' },
   out: { type: 'string', default: 'bench/results/prune.json' },
 } as const;
 
@@ -114,13 +121,33 @@ async function train(model: Module, data: Data, t: Training, label: string): Pro
   return { final, best, seconds: (performance.now() - start) / 1000 };
 }
 
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+/** Trains the dense baseline, or loads it from --dense-dir when a previous run left it there. */
+async function denseBaseline(model: Module, modelName: string, data: Data, c: Record<Key, string>, t: Training): Promise<{ final: number; best: number; loaded?: string }> {
+  const path = c['dense-dir'] === '' ? null : resolve(c['dense-dir'], `${modelName}-dense.safetensors`);
+  if (path && await exists(path)) {
+    await loadCheckpoint(path, model);
+    const accuracy = (await evaluate(model, data.test)).accuracy;
+    console.log(`${modelName}: dense model loaded from ${path}: test ${pct(accuracy)}`);
+    return { final: accuracy, best: accuracy, loaded: path };
+  }
+  console.log(`${modelName}: dense training`);
+  const result = await train(model, data, t, 'dense');
+  if (path) {
+    await mkdir(dirname(path), { recursive: true });
+    await saveCheckpoint(path, model, { model: modelName, epochs: String(t.epochs), accuracy: String(result.final) });
+    console.log(`${modelName}: dense model saved to ${path}`);
+  }
+  return result;
+}
+
 async function imp(modelName: string, data: Data, c: Record<Key, string>) {
   const start = performance.now();
   const seed = num(c.seed, 'seed');
   const model = createModel(modelName, { seed });
   const base = { batchSize: num(c['batch-size'], 'batch-size'), momentum: num(c.momentum, 'momentum'), weightDecay: num(c['weight-decay'], 'weight-decay'), optimizer: 'sgd' as const };
-  console.log(`${modelName}: dense training`);
-  const dense = await train(model, data, { ...base, epochs: num(c.epochs, 'epochs'), lr: num(c.lr, 'lr'), seed, cosine: true }, 'dense');
+  const dense = await denseBaseline(model, modelName, data, c, { ...base, epochs: num(c.epochs, 'epochs'), lr: num(c.lr, 'lr'), seed, cosine: true });
   const sparsity = num(c.sparsity, 'sparsity');
   const finetuneEpochs = num(c['finetune-epochs'], 'finetune-epochs');
   const rounds: Array<{ round: number; sparsity: number; accuracy: number }> = [];
@@ -128,7 +155,7 @@ async function imp(modelName: string, data: Data, c: Record<Key, string>) {
     sparsity, rounds: num(c.rounds, 'rounds'), scope: c.scope as Scope,
     finetune: async (round, result) => {
       console.log(`${modelName}: round ${round}: ${pct(result.sparsity)} of the weights pruned`);
-      const ft = await train(model, data, { ...base, epochs: finetuneEpochs, lr: num(c['finetune-lr'], 'finetune-lr'), seed: seed + round, cosine: false }, `fine-tune ${round}`);
+      const ft = await train(model, data, { ...base, epochs: finetuneEpochs, lr: num(c['finetune-lr'], 'finetune-lr'), seed: seed + round, cosine: c['finetune-schedule'] === 'cosine' }, `fine-tune ${round}`);
       rounds.push({ round, sparsity: result.sparsity, accuracy: ft.final });
     },
   });
@@ -139,7 +166,7 @@ async function imp(modelName: string, data: Data, c: Record<Key, string>) {
   return {
     target: `${modelName}-imp`, model: modelName,
     goal: `test accuracy within ${tolerance} points of dense at ≤ ${pct(1 - sparsity)} of the weights remaining`,
-    dense: { accuracy: dense.final, best: dense.best },
+    dense: { accuracy: dense.final, best: dense.best, ...(dense.loaded ? { loadedFrom: dense.loaded } : {}) },
     pruned: { accuracy: after, remaining: 1 - report.weights.sparsity, nonzeroWeights: report.weights.nonzero, weights: report.weights.size },
     deltaPoints: delta,
     pass: delta >= -tolerance && 1 - report.weights.sparsity <= 1 - sparsity + 1e-4,
@@ -172,6 +199,10 @@ async function lottery(data: Data, c: Record<Key, string>) {
   ticket.dispose();
   const tolerance = num(c.tolerance, 'tolerance');
   const remaining = 1 - report.weights.sparsity;
+  // "Measurably worse": the gap must exceed twice the standard error of the difference of
+  // two accuracies measured on data.test.n samples each (binomial, unpaired: conservative).
+  const se = Math.sqrt((ticketAcc * (1 - ticketAcc) + control.final * (1 - control.final)) / data.test.n);
+  const gap = ticketAcc - control.final;
   return {
     target: 'lottery', model: 'lenet300',
     goal: `a ticket at ≤ 10% remaining within ${tolerance} points of dense; random re-init measurably worse`,
@@ -179,8 +210,9 @@ async function lottery(data: Data, c: Record<Key, string>) {
     ticket: { accuracy: ticketAcc, remaining },
     control: { accuracy: control.final, best: control.best },
     deltaPoints: 100 * (ticketAcc - dense),
-    controlGapPoints: 100 * (ticketAcc - control.final),
-    pass: remaining <= 0.1 && 100 * (ticketAcc - dense) >= -tolerance && ticketAcc > control.final,
+    controlGapPoints: 100 * gap,
+    controlGapStandardErrorPoints: 100 * se,
+    pass: remaining <= 0.1 && 100 * (ticketAcc - dense) >= -tolerance && gap > 2 * se,
     rounds: result.rounds.map((r) => ({ round: r.round, remaining: r.remaining, accuracy: r.metric })),
     seconds: (performance.now() - start) / 1000,
   };
@@ -191,6 +223,7 @@ async function main(): Promise<void> {
   const targets = c.targets.split(',').map((s) => s.trim()).filter(Boolean);
   const known = ['lenet300-imp', 'lenet5-imp', 'lottery'];
   for (const t of targets) if (!known.includes(t)) throw new Error(`bench:prune: unknown target '${t}' (known: ${known.join(', ')})`);
+  if (c['finetune-schedule'] !== 'constant' && c['finetune-schedule'] !== 'cosine') throw new Error(`bench:prune: --finetune-schedule must be constant or cosine, got '${c['finetune-schedule']}'`);
   if (c.scope !== 'local' && c.scope !== 'global') throw new Error(`bench:prune: --scope must be local or global, got '${c.scope}'`);
   const device = await init({ backend: c.backend as BackendName });
   console.log(`device: ${device.backend} — ${device.adapter}`);
