@@ -2,7 +2,7 @@
 import type { BinaryOp, StridedView, UnaryOp } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
 import { perElementMain, type Program } from './program.js';
-import { stridedIndexWgsl, stridedParams } from './strided-index.js';
+import { type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewAt } from './strided-index.js';
 
 const WG = 256;
 
@@ -82,41 +82,41 @@ export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage): GpuStorage {
   return out;
 }
 
-function binaryProgram(op: BinaryOp, rank: number): Program {
+function binaryProgram(op: BinaryOp, launch: StridedLaunch): Program {
   return {
-    key: `binary:${op}:r${rank}`,
+    key: `binary:${op}:${launch.key}`,
     inputs: [{ name: 'A' }, { name: 'B' }],
     outputs: [{ name: 'out' }],
     workgroupSize: [WG],
     body: () => `${mathHelpers}
-${stridedIndexWgsl(rank)}
-${perElementMain(`  let a = A[viewOffset(i, 0u)];
-  let b = B[viewOffset(i, 1u)];
+${stridedIndexWgsl(launch)}
+${perElementMain(`  let a = A[${viewAt(launch, 0)}];
+  let b = B[${viewAt(launch, 1)}];
   out[i] = ${binaryWgsl[op]};`)}`,
   };
 }
 
 export function binary(rt: GpuRuntime, op: BinaryOp, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
-  const params = stridedParams(shape, [av, bv]);
-  const out = rt.alloc(params[0]!);
-  rt.run(binaryProgram(op, shape.length), [a, b], [out], params, Math.ceil(params[0]! / WG));
+  const launch = stridedLaunch(shape, [av, bv]);
+  const out = rt.alloc(launch.size);
+  rt.run(binaryProgram(op, launch), [a, b], [out], launch.params, Math.ceil(launch.size / WG));
   return out;
 }
 
-function whereProgram(rank: number): Program {
+function whereProgram(launch: StridedLaunch): Program {
   return {
-    key: `where:r${rank}`,
+    key: `where:${launch.key}`,
     inputs: [{ name: 'C' }, { name: 'A' }, { name: 'B' }],
     outputs: [{ name: 'out' }],
     workgroupSize: [WG],
-    body: () => `${stridedIndexWgsl(rank)}
-${perElementMain(`  out[i] = select(B[viewOffset(i, 2u)], A[viewOffset(i, 1u)], C[viewOffset(i, 0u)] != 0.0);`)}`,
+    body: () => `${stridedIndexWgsl(launch)}
+${perElementMain(`  out[i] = select(B[${viewAt(launch, 2)}], A[${viewAt(launch, 1)}], C[${viewAt(launch, 0)}] != 0.0);`)}`,
   };
 }
 
 export function where(rt: GpuRuntime, c: GpuStorage, cv: StridedView, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
-  const params = stridedParams(shape, [cv, av, bv]);
-  const out = rt.alloc(params[0]!);
-  rt.run(whereProgram(shape.length), [c, a, b], [out], params, Math.ceil(params[0]! / WG));
+  const launch = stridedLaunch(shape, [cv, av, bv]);
+  const out = rt.alloc(launch.size);
+  rt.run(whereProgram(launch), [c, a, b], [out], launch.params, Math.ceil(launch.size / WG));
   return out;
 }

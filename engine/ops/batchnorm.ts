@@ -32,26 +32,34 @@ export function batchNorm(
   }
   const axes = [...x.shape.keys()].filter((a) => a !== 1);
   const perChannel = x.shape.map((d, i) => (i === 1 ? d : 1));
-  let m: Tensor, v: Tensor;
+  // Per-channel scale = weight / sqrt(var + eps) on [C] tensors, then two full-size passes.
+  const scaleOf = (v: Tensor) => {
+    const invStd = rsqrtPlus(v, eps);
+    return weight ? mul(invStd, weight) : invStd;
+  };
   if (training) {
     const count = x.size / c;
     if (count <= 1) throw new Error(`batchNorm: training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
-    m = mean(x, axes, true);
+    const m = mean(x, axes, true);
     const centered = sub(x, m);
-    v = mean(mul(centered, centered), axes, true);
+    const v = mean(mul(centered, centered), axes, true);
     if (runningMean && runningVar) {
       noGrad(() => {
         runningMean.assign(add(mul(runningMean, 1 - momentum), mul(reshape(m, [c]), momentum)));
         runningVar.assign(add(mul(runningVar, 1 - momentum), mul(reshape(v, [c]), (momentum * count) / (count - 1))));
       });
     }
-  } else {
-    if (!runningMean || !runningVar) throw new Error('batchNorm: evaluation mode needs runningMean and runningVar');
-    m = reshape(runningMean, perChannel);
-    v = reshape(runningVar, perChannel);
+    const y = mul(centered, reshape(scaleOf(reshape(v, [c])), perChannel));
+    return bias ? add(y, reshape(bias, perChannel)) : y;
   }
-  let y = div(sub(x, m), sqrt(add(v, eps)));
-  if (weight) y = mul(y, reshape(weight, perChannel));
-  if (bias) y = add(y, reshape(bias, perChannel));
-  return y;
+  if (!runningMean || !runningVar) throw new Error('batchNorm: evaluation mode needs runningMean and runningVar');
+  // As PyTorch's CPU kernel: y = x · α + β with α = weight / sqrt(var + eps), β = bias − mean · α.
+  const alpha = scaleOf(runningVar);
+  const beta = sub(bias ?? 0, mul(runningMean, alpha));
+  return add(mul(x, reshape(alpha, perChannel)), reshape(beta, perChannel));
+}
+
+/** 1 / sqrt(v + eps), elementwise. */
+function rsqrtPlus(v: Tensor, eps: number): Tensor {
+  return div(1, sqrt(add(v, eps)));
 }
