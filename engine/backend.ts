@@ -115,6 +115,8 @@ export interface Backend {
   binary(op: BinaryOp, a: Storage, aView: StridedView, b: Storage, bView: StridedView, outShape: readonly number[]): Storage;
   /** out[i] = cond[i] != 0 ? a[i] : b[i], each read through its view over `outShape`. */
   where(cond: Storage, cView: StridedView, a: Storage, aView: StridedView, b: Storage, bView: StridedView, outShape: readonly number[]): Storage;
+  /** out[i] = input[i] + value · t1[i] · t2[i], each read through its view over `outShape` (torch.addcmul). */
+  addcmul(input: Storage, inputView: StridedView, t1: Storage, t1View: StridedView, t2: Storage, t2View: StridedView, value: number, outShape: readonly number[]): Storage;
   /** Contiguous copy of a strided view of `src` with shape `shape`. */
   gather(src: Storage, view: StridedView, shape: readonly number[]): Storage;
   /** Writes contiguous `src` (shape `shape`) into `dst` through `dstView`, in place. */

@@ -19,6 +19,8 @@ declare module './tensor.js' {
     pow(b: ew.Operand): Tensor;
     maximum(b: ew.Operand): Tensor;
     minimum(b: ew.Operand): Tensor;
+    /** this + value · t1 · t2 (torch.Tensor.addcmul). */
+    addcmul(t1: Tensor, t2: Tensor, value?: number): Tensor;
     eq(b: ew.Operand): Tensor;
     ne(b: ew.Operand): Tensor;
     lt(b: ew.Operand): Tensor;
@@ -64,6 +66,7 @@ const methods: Record<string, (this: Tensor, ...args: any[]) => Tensor> = {
   pow(b: ew.Operand) { return ew.pow(this, b); },
   maximum(b: ew.Operand) { return ew.maximum(this, b); },
   minimum(b: ew.Operand) { return ew.minimum(this, b); },
+  addcmul(t1: Tensor, t2: Tensor, value?: number) { return ew.addcmul(this, t1, t2, value); },
   eq(b: ew.Operand) { return ew.eq(this, b); },
   ne(b: ew.Operand) { return ew.ne(this, b); },
   lt(b: ew.Operand) { return ew.lt(this, b); },

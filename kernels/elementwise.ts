@@ -1,7 +1,7 @@
-/** Elementwise kernels: unary maps, broadcasting binary ops and `where`. */
+/** Elementwise kernels: unary maps, broadcasting binary ops, `where` and `addcmul`. */
 import type { BinaryOp, StridedView, UnaryOp } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { perElementMain, type Program } from './program.js';
+import { f32Bits, perElementMain, type Program } from './program.js';
 import { type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewAt } from './strided-index.js';
 
 const WG = 256;
@@ -118,5 +118,25 @@ export function where(rt: GpuRuntime, c: GpuStorage, cv: StridedView, a: GpuStor
   const launch = stridedLaunch(shape, [cv, av, bv]);
   const out = rt.alloc(launch.size);
   rt.run(whereProgram(launch), [c, a, b], [out], launch.params, Math.ceil(launch.size / WG));
+  return out;
+}
+
+function addcmulProgram(launch: StridedLaunch): Program {
+  const value = 2 + launch.rank + 3 * (1 + launch.rank);
+  return {
+    key: `addcmul:${launch.key}`,
+    inputs: [{ name: 'I' }, { name: 'A' }, { name: 'B' }],
+    outputs: [{ name: 'out' }],
+    workgroupSize: [WG],
+    body: () => `${stridedIndexWgsl(launch)}
+${perElementMain(`  out[i] = I[${viewAt(launch, 0)}] + pf(${value}u) * A[${viewAt(launch, 1)}] * B[${viewAt(launch, 2)}];`)}`,
+  };
+}
+
+/** input + value · t1 · t2 with broadcasting (one pass: BatchNorm's x · α + β). */
+export function addcmul(rt: GpuRuntime, input: GpuStorage, iv: StridedView, t1: GpuStorage, av: StridedView, t2: GpuStorage, bv: StridedView, value: number, shape: readonly number[]): GpuStorage {
+  const launch = stridedLaunch(shape, [iv, av, bv]);
+  const out = rt.alloc(launch.size);
+  rt.run(addcmulProgram(launch), [input, t1, t2], [out], [...launch.params, f32Bits(value)], Math.ceil(launch.size / WG));
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  abs, add, avgPool2d, batchNorm, concat, conv2d, crossEntropy, div, exp, expand, flatten, init, linear, log, logSoftmax, matmul,
+  abs, add, addcmul, avgPool2d, batchNorm, concat, conv2d, crossEntropy, div, exp, expand, flatten, init, linear, log, logSoftmax, matmul,
   max, maximum, maxPool2d, mean, min, minimum, mul, narrow, neg, permute, pow, reciprocal, relu, reshape, shutdown, sigmoid, sign,
   slice, softmax, sqrt, squeeze, sub, sum, tanh, type Tensor, tensor, transpose, unsqueeze, where,
 } from '../index.js';
@@ -48,6 +48,8 @@ const binary: Case[] = [
   ['scalar operands', ([x]) => add(sub(2, x!), add(mul(pow(x!, 3), 0.5), div(1.5, x!))), [nz(2, 3)]],
   ['pow with a scalar base', ([x]) => pow(2, x!), [n(2, 3)]],
   ['where (broadcast cond, a and b)', ([a, b]) => where(mask([2, 1, 4], [1, 0, 0, 1, 0, 1, 1, 0]), a!, b!), [n(3, 4), n(2, 3, 1)]],
+  ['addcmul (broadcast input, t1 and t2; value 0.5)', ([i, a, b]) => addcmul(i!, a!, b!, 0.5), [n(3, 1), n(2, 3, 4), n(4)]],
+  ['addcmul with a number as input', ([a, b]) => addcmul(1.5, a!, b!), [n(2, 1, 3), n(4, 1)]],
   ['where with a scalar branch', ([a]) => where(mask([3], [0, 1, 0]), a!, 0.5), [n(2, 3)]],
 ];
 

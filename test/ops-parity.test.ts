@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   abs, add, argmax, avgPool2d, batchNorm, concat, conv2d, crossEntropy, div, dropout, eq, exp, expand, flatten, ge, Generator, getBackend, gt,
   le, linear, log, logSoftmax, lt, matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, permute, pow, reciprocal, relu, reshape,
-  setBackend, sigmoid, sign, slice, softmax, sqrt, squeeze, sub, sum, tanh, tensor, Tensor, transpose, unsqueeze, where, maxPool2d,
+  setBackend, sigmoid, sign, addcmul, slice, softmax, sqrt, squeeze, sub, sum, tanh, tensor, Tensor, transpose, unsqueeze, where, maxPool2d,
 } from '../index.js';
 import type { Operand } from '../engine/ops/elementwise.js';
 import { expectClose, expectParity, initBoth, type InputSpec, shutdown, type Tolerance } from './helpers/backends.js';
@@ -166,6 +166,15 @@ describe('binary ops with broadcasting', () => {
         await expectParity(([x]) => op(1, x!), [a], {}, seed);
       }, 6));
   }
+
+  it('addcmul: broadcast input, t1 and t2, a number as input, any value', () =>
+    property(fc.tuple(broadcastShapesArb(3), seedArb), async ([[si, sa, sb], seed]) => {
+      const g = new Generator(seed);
+      const [i, a, b] = [input(g, si), input(g, sa), input(g, sb)];
+      await expectParity(([x, y, z]) => addcmul(x!, y!, z!), [i, a, b], {}, seed);
+      await expectParity(([x, y, z]) => addcmul(x!, y!, z!, -0.75), [i, a, b], {}, seed);
+      await expectParity(([y, z]) => addcmul(2, y!, z!), [a, b], {}, seed);
+    }));
 
   it('where: broadcast condition and branches, numbers as branches', () =>
     property(fc.tuple(broadcastShapesArb(3), seedArb), async ([[sc, sa, sb], seed]) => {

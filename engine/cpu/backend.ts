@@ -76,6 +76,15 @@ export class CpuBackend implements Backend {
     return this.wrap(out);
   }
 
+  addcmul(input: Storage, iView: StridedView, t1: Storage, aView: StridedView, t2: Storage, bView: StridedView, value: number, outShape: readonly number[]): Storage {
+    const id = this.data(input), ad = this.data(t1), bd = this.data(t2);
+    const out = new Float64Array(outShape.reduce((p, d) => p * d, 1));
+    forEachStrided(outShape, [iView, aView, bView], (i, [ii, ia, ib]) => {
+      out[i] = id[ii!]! + value * ad[ia!]! * bd[ib!]!;
+    });
+    return this.wrap(out);
+  }
+
   gather(src: Storage, view: StridedView, shape: readonly number[]): Storage {
     const sd = this.data(src);
     const out = new Float64Array(shape.reduce((p, d) => p * d, 1));

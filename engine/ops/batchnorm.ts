@@ -5,7 +5,7 @@
  */
 import { fmtShape } from '../shape.js';
 import { commonBackend, noGrad, type Tensor } from '../tensor.js';
-import { add, div, mul, sqrt, sub } from './elementwise.js';
+import { add, addcmul, div, mul, sqrt, sub } from './elementwise.js';
 import { mean } from './reduce.js';
 import { reshape } from './shape.js';
 
@@ -32,7 +32,7 @@ export function batchNorm(
   }
   const axes = [...x.shape.keys()].filter((a) => a !== 1);
   const perChannel = x.shape.map((d, i) => (i === 1 ? d : 1));
-  // Per-channel scale = weight / sqrt(var + eps) on [C] tensors, then two full-size passes.
+  // Per-channel scale = weight / sqrt(var + eps) on [C] tensors, then one full-size pass (addcmul).
   const scaleOf = (v: Tensor) => {
     const invStd = rsqrtPlus(v, eps);
     return weight ? mul(invStd, weight) : invStd;
@@ -49,14 +49,13 @@ export function batchNorm(
         runningVar.assign(add(mul(runningVar, 1 - momentum), mul(reshape(v, [c]), (momentum * count) / (count - 1))));
       });
     }
-    const y = mul(centered, reshape(scaleOf(reshape(v, [c])), perChannel));
-    return bias ? add(y, reshape(bias, perChannel)) : y;
+    return addcmul(bias ? reshape(bias, perChannel) : 0, centered, reshape(scaleOf(reshape(v, [c])), perChannel));
   }
   if (!runningMean || !runningVar) throw new Error('batchNorm: evaluation mode needs runningMean and runningVar');
   // As PyTorch's CPU kernel: y = x · α + β with α = weight / sqrt(var + eps), β = bias − mean · α.
   const alpha = scaleOf(runningVar);
   const beta = sub(bias ?? 0, mul(runningMean, alpha));
-  return add(mul(x, reshape(alpha, perChannel)), reshape(beta, perChannel));
+  return addcmul(reshape(beta, perChannel), x, reshape(alpha, perChannel));
 }
 
 /** 1 / sqrt(v + eps), elementwise. */

@@ -86,6 +86,23 @@ export const le = (a: Operand, b: Operand) => compare('le', a, b);
 export const gt = (a: Operand, b: Operand) => compare('gt', a, b);
 export const ge = (a: Operand, b: Operand) => compare('ge', a, b);
 
+/**
+ * input + value · t1 · t2 in one pass, with broadcasting over all three (torch.addcmul).
+ * A number as `input` is broadcast like a scalar tensor.
+ */
+export function addcmul(input: Operand, t1: Tensor, t2: Tensor, value = 1): Tensor {
+  const ti = toTensor(input, t1);
+  const backend = commonBackend('addcmul', [ti, t1, t2]);
+  const shape = broadcastShapes('addcmul', broadcastShapes('addcmul', ti.shape, t1.shape), t2.shape);
+  const view = (t: Tensor) => ({ offset: 0, strides: broadcastStrides(t.shape, shape) });
+  const storage = backend.addcmul(ti.storageFor('addcmul'), view(ti), t1.storageFor('addcmul'), view(t1), t2.storageFor('addcmul'), view(t2), value, shape);
+  return makeResult('addcmul', backend, storage, shape, [ti, t1, t2], (g) => [
+    ti.requiresGrad ? sumToShape(g, ti.shape) : null,
+    t1.requiresGrad ? sumToShape(mul(g, value === 1 ? t2 : mul(t2, value)), t1.shape) : null,
+    t2.requiresGrad ? sumToShape(mul(g, value === 1 ? t1 : mul(t1, value)), t2.shape) : null,
+  ]);
+}
+
 /** Picks `a` where `cond` is non-zero, else `b`, with broadcasting over all three. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const [ta, tb] = operands('where', a, b);

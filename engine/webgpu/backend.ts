@@ -66,6 +66,10 @@ export class WebGpuBackend implements Backend {
     return elementwise.where(this.rt, gs(c), cv, gs(a), av, gs(b), bv, shape);
   }
 
+  addcmul(input: Storage, iv: StridedView, t1: Storage, av: StridedView, t2: Storage, bv: StridedView, value: number, shape: readonly number[]): Storage {
+    return elementwise.addcmul(this.rt, gs(input), iv, gs(t1), av, gs(t2), bv, value, shape);
+  }
+
   gather(src: Storage, view: StridedView, shape: readonly number[]): Storage {
     return copy.gather(this.rt, gs(src), view, shape);
   }
