@@ -17,6 +17,7 @@ import { matmul } from './matmul.js';
 import { convGemmDims, convGemmParams, convGemmProgram, type ConvGemmConfig, type ConvGemmKind } from './conv2d/implicit-gemm.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
 import { textureConvFits, textureConvForward } from './conv2d/texture-conv.js';
+import { shiftedConvFits, shiftedConvForward } from './conv2d/shifted-conv.js';
 
 const WG = 64;
 
@@ -243,7 +244,9 @@ export function isPointwise(g: Conv2dGeometry): boolean {
 }
 
 export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
-  // Texture GEMM over an im2col texture wherever it fits (kernels/conv2d/texture-conv.ts).
+  // Texture GEMM over shifted copies of x where output rows are a multiple of 4 wide
+  // (kernels/conv2d/shifted-conv.ts), else over an im2col texture (kernels/conv2d/texture-conv.ts).
+  if (shiftedConvFits(rt, g)) return shiftedConvForward(rt, x, w, bias, g);
   if (textureConvFits(rt, g)) return textureConvForward(rt, x, w, bias, g);
   if (isPointwise(g) && !bias) {
     // Y[b] [oc, h·w] = W [oc, c] · X[b] [c, h·w]

@@ -17,6 +17,7 @@ import { conv2dForward, conv2dGradInput, conv2dGradWeight, convGemmWith, isPoint
 import { convGemmProgram, type ConvGemmKind } from '../kernels/conv2d/implicit-gemm.js';
 import { programSource } from '../kernels/program.js';
 import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
+import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
 
 const outSize = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 type Spec = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw?: number; sh?: number; sw?: number; ph?: number; pw?: number; dh?: number; dw?: number };
@@ -162,6 +163,41 @@ describe('conv2d forward through the texture GEMM (im2col texture)', () => {
     const y = track(textureConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
     await rt.read(y);
     // Live now: x, w and y only (the weight and im2col textures are released).
+    expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
+  });
+});
+
+describe('conv2d forward through the texture GEMM over shifted copies of x', () => {
+  // Output rows a multiple of 4 pixels wide (the path's condition), with everything else varied.
+  const SHIFTED: Spec[] = [
+    { n: 2, c: 3, h: 8, w: 8, oc: 8, kh: 3, ph: 1 },
+    { n: 2, c: 4, h: 11, w: 15, oc: 8, kh: 3, sh: 2, ph: 1 }, // stride 2
+    { n: 1, c: 5, h: 9, w: 12, oc: 10, kh: 3, kw: 5, dh: 2, dw: 2, ph: 2, pw: 4 }, // dilation, non-square kernel, 10 channels
+    { n: 3, c: 6, h: 12, w: 7, oc: 9, kh: 2, kw: 3, sh: 2, sw: 2, dh: 2, ph: 1, pw: 2 }, // everything at once
+    { n: 2, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 },
+    { n: 2, c: 6, h: 12, w: 12, oc: 16, kh: 5 }, // LeNet-style 5×5, no padding
+  ];
+  it('matches the reference with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
+    for (const s of SHIFTED) {
+      const g = geometry(s);
+      const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * g.kh * g.kw), bias = randn(g.oc);
+      const [gx, gw, gb] = [x, w, bias].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage];
+      for (const chunk of [Infinity, 1, 2]) {
+        for (const withBias of [false, true]) {
+          const y = track(shiftedConvForward(rt, gx, gw, withBias ? gb : null, g, chunk));
+          expectClose(await rt.read(y), cpuConv.conv2d(f64(x), f64(w), withBias ? f64(bias) : null, g), `${JSON.stringify(s)} chunk ${chunk}${withBias ? ' + bias' : ''}`);
+        }
+      }
+    }
+  });
+  it('is chosen only for rows a multiple of 4 wide and 8+ output channels, and frees its textures', async () => {
+    expect(shiftedConvFits(rt, geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
+    expect(shiftedConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(false); // 10 wide
+    expect(shiftedConvFits(rt, geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }))).toBe(false); // 6 channels
+    const before = rt.memoryStats().inUseBytes;
+    const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
+    const y = track(shiftedConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
+    await rt.read(y);
     expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
   });
 });

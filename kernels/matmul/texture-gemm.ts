@@ -17,6 +17,8 @@ import type { MatmulGeometry } from '../../engine/backend.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import type { Program } from '../program.js';
 import { operandTexture } from '../texture-operand.js';
+import { flatCoord } from '../sparse/layout.js';
+import { udivWgsl } from '../strided-index.js';
 import type { MatmulEpilogue } from './layout.js';
 
 /** Texels of m (R) and of n (T) per invocation. */
@@ -30,6 +32,14 @@ export interface TextureGemmConfig {
    * counted from params[4]): C[(image·M + m)·P + pixel], bias per m.
    */
   layout?: 'rows' | 'nchw';
+  /**
+   * B is the shifted copies of a convolution's input (kernels/conv2d/shifted-conv.ts), a
+   * flat texture `width` texels wide, instead of a [n/4, k] operand texture: B texel (p, n4)
+   * is at Offsets[p] (an extra u32 input, one entry per k-step) plus a part that depends on
+   * n4 alone, from params 5–8: the copies' image and row strides (texels per image, per
+   * output row), OH·OW4 and OW4. Needs the 'nchw' layout.
+   */
+  shifted?: { width: number };
 }
 
 const WG = 8;
@@ -46,26 +56,51 @@ export function textureGemmProgram(c: TextureGemmConfig): Program {
   const { bias, relu } = c.epilogue;
   const nchw = c.layout === 'nchw';
   const acc = (r: number, t: number, i: number) => `c${r}_${t}_${i}`;
-  const dest = nchw ? '((IMG0 + n / P) * M + m) * P + n % P' : 'm * N + n';
-  const store = (r: number, t: number) => [0, 1, 2, 3].map((i) => `
-  { let m = (m0 + ${r}u) * 4u + ${i}u;
-    if (m < M) {
-      for (var j = 0u; j < 4u; j++) {
-        let n = (n0 + ${t}u) * 4u + j;
-        if (n < N) {
-          var v = ${acc(r, t, i)}[j]${bias ? ` + Bias[${nchw ? 'm' : 'n'}]` : ''};
+  // Stores go column by column: the column's part of the address (for 'nchw' the image
+  // and pixel, split by udiv's float division) is worked out once for the 4R rows it
+  // feeds, not once per element.
+  const store = (t: number) => [0, 1, 2, 3].map((j) => `
+  { let n = (n0 + ${t}u) * 4u + ${j}u;
+    if (n < N) {
+      ${nchw ? 'let img = udiv(n, P); let col = (IMG0 + img) * M * P + (n - img * P);' : 'let col = n;'}
+${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u + ${i}u;
+        if (m < M) {
+          var v = ${acc(r, t, i)}[${j}]${bias ? ` + Bias[${nchw ? 'm' : 'n'}]` : ''};
           ${relu ? 'v = max(v, 0.0);' : ''}
-          C[${dest}] = v;
-        }
-      }
+          C[${nchw ? 'col + m * P' : 'm * N + col'}] = v;
+        } }`)).join('\n')}
     } }`).join('');
+  const shifted = c.shifted;
+  if (shifted && !nchw) throw new Error('internal: the shifted-copies GEMM needs the nchw layout');
+  const aLoads = rs.map((r) => `    let a${r} = textureLoad(AT, vec2<u32>(am${r}, p), 0);`).join('\n');
+  const fmas = rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `    ${acc(r, t, i)} += a${r}.${'xyzw'[i]} * b${t};`))).join('\n');
+  const loop = shifted
+    ? `${ts.map((t) => `  let v${t} = shiftedBase(bn${t});`).join('\n')}
+  for (var p = 0u; p < K; p++) {
+    let u = Offsets[p];
+${aLoads}
+${ts.map((t) => `    let b${t} = textureLoad(BT, ${flatCoord(`u + v${t}`, shifted.width)}, 0);`).join('\n')}
+${fmas}
+  }`
+    : `  for (var p = 0u; p < K; p++) {
+${aLoads}
+${ts.map((t) => `    let b${t} = textureLoad(BT, vec2<u32>(bn${t}, p), 0);`).join('\n')}
+${fmas}
+  }`;
+  const shiftedHelpers = shifted ? `
+// The shifted copies' texel index of output texel n4 at k-step (0, 0, 0).
+fn shiftedBase(n4: u32) -> u32 {
+  let img = udiv(n4, pu(7u)); let rest = n4 - img * pu(7u);
+  let oy = udiv(rest, pu(8u)); let ox4 = rest - oy * pu(8u);
+  return img * pu(5u) + oy * pu(6u) + ox4;
+}` : '';
   return {
-    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}`,
-    inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}`,
+    inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : []), ...(shifted ? [{ name: 'Offsets', type: 'array<u32>' }] : [])],
     outputs: [{ name: 'C' }],
     workgroupSize: [WG, WG],
-    // params: M, K, N (, P, IMG0 for the nchw layout)
-    body: () => `
+    // params: M, K, N (, P, IMG0 for the nchw layout; then the shifted-copies geometry)
+    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = pu(0u); let K = pu(1u); let N = pu(2u);${nchw ? ' let P = pu(3u); let IMG0 = pu(4u);' : ''}
@@ -75,12 +110,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 ${rs.map((r) => `  let am${r} = min(m0 + ${r}u, m4 - 1u);`).join('\n')}
 ${ts.map((t) => `  let bn${t} = min(n0 + ${t}u, n4 - 1u);`).join('\n')}
 ${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `  var ${acc(r, t, i)} = vec4<f32>(0.0);`))).join('\n')}
-  for (var p = 0u; p < K; p++) {
-${rs.map((r) => `    let a${r} = textureLoad(AT, vec2<u32>(am${r}, p), 0);`).join('\n')}
-${ts.map((t) => `    let b${t} = textureLoad(BT, vec2<u32>(bn${t}, p), 0);`).join('\n')}
-${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `    ${acc(r, t, i)} += a${r}.${'xyzw'[i]} * b${t};`))).join('\n')}
-  }
-${rs.flatMap((r) => ts.map((t) => store(r, t))).join('\n')}
+${loop}
+${ts.map((t) => store(t)).join('\n')}
 }`,
   };
 }
@@ -102,8 +133,8 @@ export function textureGemm(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: Mat
 }
 
 /** One dispatch over operand textures already built; params M, K, N (and P, IMG0 for 'nchw'). */
-export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuTexture, bt: GpuTexture, bias: GpuStorage | null, out: GpuStorage, params: number[]): void {
+export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuTexture, bt: GpuTexture, bias: GpuStorage | null, out: GpuStorage, params: number[], offsets?: GpuStorage): void {
   const [m, , n] = params as [number, number, number];
-  rt.run(textureGemmProgram(c), [at, bt, ...(bias ? [bias] : [])], [out], params,
+  rt.run(textureGemmProgram(c), [at, bt, ...(bias ? [bias] : []), ...(offsets ? [offsets] : [])], [out], params,
     [Math.ceil(Math.ceil(n / 4) / c.t / WG), Math.ceil(Math.ceil(m / 4) / c.r / WG), 1]);
 }
