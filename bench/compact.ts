@@ -29,6 +29,7 @@ import { Adam, createModel, evaluate, loadMnist, MODELS, type MnistDataset, type
 import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/index.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { accountModel, type ModelAccount } from './accounting.js';
+import { layerTimes, type LayerTimes } from './layer-times.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from './protocol.js';
 
 export interface CompactBenchOptions {
@@ -56,6 +57,8 @@ export interface CompactBenchOptions {
   maskedOnce?: boolean;
   /** Time the masked models at all (default true; false for a compacted-only run at large batch). */
   timeMasked?: boolean;
+  /** Also time every layer of the dense and compacted models at the largest batch (bench/layer-times.ts). */
+  layerTimes?: boolean;
   protocol?: Partial<ProtocolOptions>;
   seed?: number;
   log?: (line: string) => void;
@@ -87,6 +90,8 @@ export interface CompactRow {
   outputError: number;
   latency: Timed[];
   accuracy?: { baseline: number; pruned: number; finetuned: number };
+  /** With `layerTimes`: ms per module type, dense and compacted, at the largest batch. */
+  layerTimes?: { batch: number; dense: LayerTimes; compacted: LayerTimes };
 }
 
 export interface CompactReport {
@@ -175,6 +180,17 @@ function toMarkdown(r: Omit<CompactReport, 'markdown'>): string {
       out.push(`| ${cells.join(' | ')} |`);
     }
     out.push('');
+    const timed = rows.filter((x) => x.layerTimes);
+    if (timed.length) {
+      const types = [...new Set(timed.flatMap((x) => [...Object.keys(x.layerTimes!.dense), ...Object.keys(x.layerTimes!.compacted)]))];
+      const total = (t: LayerTimes) => Object.values(t).reduce((a, b) => a + b, 0);
+      out.push(`Time per layer type at batch ${timed[0]!.layerTimes!.batch} (ms, each layer timed alone; bench/layer-times.ts):`, '');
+      out.push(`| model | ${types.join(' | ')} | sum |`, `|---|${types.map(() => '---:').join('|')}|---:|`);
+      const line = (label: string, t: LayerTimes) => `| ${label} | ${types.map((k) => (t[k] ?? 0).toFixed(1)).join(' | ')} | ${total(t).toFixed(1)} |`;
+      out.push(line('dense', timed[0]!.layerTimes!.dense));
+      for (const x of timed) out.push(line(`compacted ${x.criterion} ${pct(x.sparsity)}`, x.layerTimes!.compacted));
+      out.push('');
+    }
   }
   if (r.seed) {
     out.push(`Seed configuration (mnist-cnn2 → 6 and 2 filters, L1): ${r.seed.paramsBefore.toLocaleString('en-US')} → ${r.seed.paramsAfter.toLocaleString('en-US')} parameters; ` +
@@ -230,6 +246,9 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
       log(`${name}: baseline accuracy ${pct(baseline)}`);
     }
     const denseAcc = await accountModel(dense, spec.inputShape, { checkpoint: true });
+    const bigBatch = Math.max(...bs);
+    const probe = randomInput([bigBatch, ...spec.inputShape], 5);
+    const denseLayers = opts.layerTimes ? await layerTimes(dense, probe, [bigBatch, ...spec.inputShape], protocol) : null;
     const denseLat = new Map<number, Measurement>();
     for (const b of bs) {
       denseLat.set(b, await latency(dense, spec.inputShape, b, protocol));
@@ -263,6 +282,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
           flops: { dense: denseAcc.totals.flops, masked: maskedAcc.totals.flops, effectiveMasked: maskedAcc.totals.effectiveFlops, compacted: smallAcc.totals.flops, speedup: flopSpeedup },
           checkpointBytes: { dense: denseAcc.checkpointBytes!, masked: maskedAcc.checkpointBytes!, compacted: smallAcc.checkpointBytes! },
           outputError: err, latency: timed,
+          ...(denseLayers ? { layerTimes: { batch: bigBatch, dense: denseLayers, compacted: await layerTimes(small, probe, [bigBatch, ...spec.inputShape], protocol) } } : {}),
         };
         if (isMnist && mnist) {
           const pruned = (await evaluate(small, mnist.test)).accuracy;

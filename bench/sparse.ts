@@ -32,6 +32,8 @@ export interface SparseBenchOptions {
   quick?: boolean;
   /** Output folder for sparse.svg and sparse.md (default bench/results). */
   outDir?: string;
+  /** Only the layers whose name contains one of these strings (case-insensitive). */
+  layers?: string[];
   log?: (line: string) => void;
 }
 
@@ -164,6 +166,13 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
   const quick = !!opts.quick;
   const device = await init({ backend: 'webgpu' });
   const p = plan(quick);
+  if (opts.layers?.length) {
+    const wanted = opts.layers.map((s) => s.toLowerCase());
+    const keep = <T extends { name: string }>(specs: T[]) => specs.filter((l) => wanted.some((w) => l.name.toLowerCase().includes(w)));
+    p.linear = keep(p.linear);
+    p.conv = keep(p.conv);
+    if (!p.linear.length && !p.conv.length) throw new Error(`bench sparse: no layer matches --layers ${opts.layers.join(',')}`);
+  }
   const protocol = describeProtocol(p.timing, 'queue.onSubmittedWorkDone');
   log(`sparse benchmark on ${device.adapter} (${device.featureLevel})${quick ? ' [quick]' : ''}; ${protocol}`);
   const rows: SparseRow[] = [];
@@ -314,5 +323,8 @@ function toMarkdown(device: DeviceDescription, protocol: string, dense: SparseBe
   return out.join('\n') + '\n';
 }
 
-// `tsx bench/sparse.ts [--quick] [--json FILE]`
-runAsMain(import.meta.url, runSparseBench);
+// `tsx bench/sparse.ts [--quick] [--json FILE] [--layers A,B] [--out-dir DIR]`
+runAsMain(import.meta.url, (o) => {
+  const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+  return runSparseBench({ ...o, layers: arg('--layers')?.split(','), outDir: arg('--out-dir') });
+});

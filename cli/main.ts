@@ -104,9 +104,11 @@ bench
   .description('dense vs CSR vs BSR speed over density: speedup, FLOP speedup, realization ratio, break-even')
   .option('--json <file>', 'write every figure to a JSON file')
   .option('--quick', 'a few shapes and densities only')
-  .action(async (opts: { json?: string; quick?: boolean }) => {
+  .option('--layers <names>', 'only the layers whose name contains one of these comma-separated strings, e.g. CIFAR,1024')
+  .option('--out-dir <dir>', 'folder for sparse.svg and sparse.md (default bench/results)')
+  .action(async (opts: { json?: string; quick?: boolean; layers?: string; outDir?: string }) => {
     const { runSparseBench } = await import('../bench/sparse.js');
-    await runSparseBench(opts);
+    await runSparseBench({ ...opts, layers: opts.layers?.split(',').map((s) => s.trim()).filter(Boolean) });
   });
 bench
   .command('compact')
@@ -118,7 +120,8 @@ bench
   .option('--cifar-batches <list>', 'batch sizes timed for conv4 (default: 1,256)', positiveNumbers)
   .option('--reps <n>', 'timed repetitions per measurement (protocol)', positiveInt)
   .option('--no-masked', 'do not time the masked models')
-  .action(async (opts: { json?: string; quick?: boolean; models?: string[]; sparsities?: number[]; cifarBatches?: number[]; reps?: number; masked: boolean }) => {
+  .option('--layer-times', 'also time every layer of the dense and compacted models at the largest batch')
+  .action(async (opts: { json?: string; quick?: boolean; models?: string[]; sparsities?: number[]; cifarBatches?: number[]; reps?: number; masked: boolean; layerTimes?: boolean }) => {
     const { runCompactBench } = await import('../bench/compact.js');
     const { reps, masked, ...rest } = opts;
     await runCompactBench({ ...rest, timeMasked: masked, ...(reps ? { protocol: { reps, minReps: Math.min(reps, 3) } } : {}) });
