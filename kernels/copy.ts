@@ -2,16 +2,17 @@
 import type { StridedView } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
 import { perElementMain, type Program } from './program.js';
-import { type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewAt } from './strided-index.js';
+import { outputType, type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewAt, viewLoad, viewType } from './strided-index.js';
 
 const WG = 256;
 
+// Gathers read through vec4 launches where the view allows; scatters stay scalar.
 function copyProgram(kind: 'gather' | 'scatter', launch: StridedLaunch): Program {
-  const stmt = kind === 'gather' ? `dst[i] = src[${viewAt(launch, 0)}];` : `dst[${viewAt(launch, 0)}] = src[i];`;
+  const stmt = kind === 'gather' ? `dst[i] = ${viewLoad(launch, 0, 'src')};` : `dst[${viewAt(launch, 0)}] = src[i];`;
   return {
     key: `${kind}:${launch.key}`,
-    inputs: [{ name: 'src' }],
-    outputs: [{ name: 'dst' }],
+    inputs: [{ name: 'src', type: kind === 'gather' ? viewType(launch, 0) : 'array<f32>' }],
+    outputs: [{ name: 'dst', type: kind === 'gather' ? outputType(launch) : 'array<f32>' }],
     workgroupSize: [WG],
     body: () => `${stridedIndexWgsl(launch)}
 ${perElementMain(`  ${stmt}`)}`,
@@ -19,9 +20,9 @@ ${perElementMain(`  ${stmt}`)}`,
 }
 
 export function gather(rt: GpuRuntime, src: GpuStorage, view: StridedView, shape: readonly number[]): GpuStorage {
-  const launch = stridedLaunch(shape, [view]);
+  const launch = stridedLaunch(shape, [view], { vec4: true });
   const out = rt.alloc(launch.size);
-  rt.run(copyProgram('gather', launch), [src], [out], launch.params, Math.ceil(launch.size / WG));
+  rt.run(copyProgram('gather', launch), [src], [out], launch.params, Math.ceil(launch.invocations / WG));
   return out;
 }
 

@@ -4,7 +4,7 @@ import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { Program } from '../kernels/program.js';
 import { simplifyStrided, stridedLaunch, udivWgsl } from '../kernels/strided-index.js';
-import { initBoth, on, shutdown } from './helpers/backends.js';
+import { expectParity, initBoth, on, shutdown } from './helpers/backends.js';
 
 beforeAll(initBoth);
 afterAll(shutdown);
@@ -31,6 +31,36 @@ describe('launch simplification (host side)', () => {
   it('falls back to integer division for dimensions of 2^23 or more', () => {
     expect(stridedLaunch([2, 2 ** 23 + 3], [{ offset: 0, strides: [1, 0] }]).floatDivision).toBe(false);
     expect(stridedLaunch([2, 2 ** 22], [{ offset: 0, strides: [1, 0] }]).floatDivision).toBe(true);
+  });
+});
+
+describe('vec4 launches (4 outputs an invocation)', () => {
+  it('reads stride-1 views as vec4s and broadcast ones as splats, only where every view allows it', () => {
+    const x = { offset: 0, strides: [64 * 36, 36, 6, 1] };
+    const scale = { offset: 3, strides: [0, 1, 0, 0] };
+    const launch = stridedLaunch([8, 64, 6, 6], [x, scale], { vec4: true });
+    expect(launch.vec4).toEqual(['vec4', 'splat']);
+    expect(launch.invocations).toBe(8 * 64 * 36 / 4);
+    expect(launch.params[0]).toBe(launch.invocations);
+    // Inner dimension 6: no vec4; a start off the 4-grid, or a transposed view: no vec4.
+    expect(stridedLaunch([3, 6], [{ offset: 0, strides: [6, 1] }, { offset: 0, strides: [0, 1] }], { vec4: true }).vec4).toBeNull();
+    expect(stridedLaunch([3, 8], [{ offset: 2, strides: [10, 1] }], { vec4: true }).vec4).toBeNull();
+    expect(stridedLaunch([8, 4], [{ offset: 0, strides: [1, 8] }], { vec4: true }).vec4).toBeNull();
+  });
+
+  // Shapes with an inner dimension of 8, so the vec4 launches run, next to ones that fall back.
+  it('binary ops, where, addcmul and copies match the CPU on vec4, splat and fallback views', async () => {
+    const spec = (shape: number[]) => ({ shape });
+    await expectParity(([a, b]) => wg.add(a!, b!), [spec([3, 5, 8]), spec([5, 1])]);
+    await expectParity(([a, b]) => wg.div(a!, b!), [spec([2, 8]), spec([3, 1, 8])]);
+    await expectParity(([a, b]) => wg.maximum(a!, b!), [spec([4, 8]), spec([4, 8])]);
+    await expectParity(([c, a, b]) => wg.where(wg.gt(c!, 0), a!, b!), [spec([2, 1, 8]), spec([2, 3, 8]), spec([3, 1])]);
+    await expectParity(([i, a, b]) => wg.addcmul(i!, a!, b!, 0.5), [spec([1, 6, 1, 1]), spec([2, 6, 4, 4]), spec([1, 6, 1, 1])]);
+    // A slice starting off the 4-grid, and a transpose: scalar fallbacks inside the same ops.
+    await expectParity(([a, b]) => wg.mul(wg.narrow(a!, 1, 1, 8), b!), [spec([3, 9]), spec([8])]);
+    await expectParity(([a, b]) => wg.sub(wg.transpose(a!, 0, 1), b!), [spec([8, 4]), spec([4, 8])]);
+    await expectParity(([a]) => wg.relu(wg.expand(a!, [3, 4, 8])), [spec([4, 1])]);
+    await expectParity(([a]) => wg.reshape(wg.permute(a!, [1, 0, 2]), [-1]), [spec([3, 2, 8])]);
   });
 });
 
