@@ -22,7 +22,8 @@ import { udivWgsl } from '../strided-index.js';
 /** Padded input rows the convolution reads: (oh − 1)·sh + (kh − 1)·dh + 1. */
 const paddedRows = (g: Conv2dGeometry) => (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
 
-// params: total texels, C, H, W, KW, SW, PH, PW, DW, OW4, HP, NI, IMG0.
+// One invocation per (ci, image, padded row, ox4) writes that texel of all KW copies.
+// params: texels per copy, C, H, W, KW, SW, PH, PW, DW, OW4, HP, NI, IMG0.
 // xWidth > 0: x is read from a flat r32float copy of it (xWidth texels a row).
 function shiftProgram(width: number, xWidth: number): Program {
   const read = (i: string) => (xWidth ? `textureLoad(X, ${flatCoord(i, xWidth)}, 0).x` : `X[${i}]`);
@@ -36,18 +37,18 @@ ${perElementMain(`  let C = pu(1u); let H = pi(2u); let W = pi(3u);
   let OW4 = pu(9u); let HP = pu(10u); let NI = pu(11u);
   let r1 = udiv(i, OW4); let ox4 = i - r1 * OW4;
   let r2 = udiv(r1, HP); let y = r1 - r2 * HP;
-  let r3 = udiv(r2, NI); let img = r2 - r3 * NI;
-  let kx = udiv(r3, C); let ci = r3 - kx * C;
+  let ci = udiv(r2, NI); let img = r2 - ci * NI;
   let iy = i32(y) - pi(6u);
-  let plane = ((pu(12u) + img) * C + ci) * u32(H);
-  var v = vec4<f32>(0.0);
-  if (iy >= 0 && iy < H) {
+  let row = (((pu(12u) + img) * C + ci) * u32(H) + u32(max(iy, 0))) * u32(W);
+  let inRow = iy >= 0 && iy < H;
+  for (var kx = 0u; kx < pu(4u); kx++) {
+    var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
       let ix = i32(ox4 * 4u + j) * pi(5u) + i32(kx) * pi(8u) - pi(7u);
-      if (ix >= 0 && ix < W) { v[j] = ${read('(plane + u32(iy)) * u32(W) + u32(ix)')}; }
+      if (inRow && ix >= 0 && ix < W) { v[j] = ${read('row + u32(ix)')}; }
     }
-  }
-  textureStore(S, ${flatCoord('i', width)}, v);`)}`,
+    textureStore(S, ${flatCoord('kx * pu(0u) + i', width)}, v);
+  }`)}`,
   };
 }
 
@@ -104,7 +105,8 @@ export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
     const total = g.kw * g.c * images * hp * ow4;
     const st = rt.allocTexture('rgba32float', width, Math.ceil(total / width), true);
     if (!st) throw new Error(`internal: conv2d shifted copies (${total} texels) do not fit a texture`);
-    rt.run(shiftProgram(width, xf ? fw! : 0), [xf ?? x], [st], [total, g.c, g.h, g.w, g.kw, g.sw, g.ph, g.pw, g.dw, ow4, hp, images, img0], Math.ceil(total / 64));
+    const perCopy = total / g.kw;
+    rt.run(shiftProgram(width, xf ? fw! : 0), [xf ?? x], [st], [perCopy, g.c, g.h, g.w, g.kw, g.sw, g.ph, g.pw, g.dw, ow4, hp, images, img0], Math.ceil(perCopy / 64));
     const nn = images * P;
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
     const ob = rt.upload(stepOffsets(g, images * hp * ow4, ow4));
