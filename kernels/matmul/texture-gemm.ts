@@ -40,9 +40,21 @@ export interface TextureGemmConfig {
    * output row), OH·OW4 and OW4. Needs the 'nchw' layout.
    */
   shifted?: { width: number };
+  /**
+   * Store each 4-column texel of C as one vec4 (C bound as vec4s): set by runTextureGemm when
+   * N (and for 'nchw' the pixels an image, P) is a multiple of 4, so the 4 columns are
+   * consecutive and 4-aligned in memory. A quarter of the stores, each of which llvmpipe
+   * issues lane by lane.
+   */
+  vec4Store?: boolean;
+  /**
+   * Workgroup rows (along m; 64 invocations in all): set by runTextureGemm to the number of
+   * row blocks, up to 8, so that narrow outputs (16 or 32 channels) leave no idle rows.
+   */
+  wgY?: number;
 }
 
-const WG = 8;
+const WG_SIZE = 64;
 
 function toTexture(rt: GpuRuntime, src: GpuStorage, L: number, K: number, sL: number, sK: number): GpuTexture {
   const tex = operandTexture(rt, src, L, K, sL, sK);
@@ -59,7 +71,7 @@ export function textureGemmProgram(c: TextureGemmConfig): Program {
   // Stores go column by column: the column's part of the address (for 'nchw' the image
   // and pixel, split by udiv's float division) is worked out once for the 4R rows it
   // feeds, not once per element.
-  const store = (t: number) => [0, 1, 2, 3].map((j) => `
+  const scalarStore = (t: number) => [0, 1, 2, 3].map((j) => `
   { let n = (n0 + ${t}u) * 4u + ${j}u;
     if (n < N) {
       ${nchw ? 'let img = udiv(n, P); let col = (IMG0 + img) * M * P + (n - img * P);' : 'let col = n;'}
@@ -70,6 +82,20 @@ ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u +
           C[${nchw ? 'col + m * P' : 'm * N + col'}] = v;
         } }`)).join('\n')}
     } }`).join('');
+  // vec4 stores (in vec4 units): the texel's 4 columns are whole and consecutive.
+  const vec4Store = (t: number) => `
+  { let n4i = n0 + ${t}u;
+    if (n4i < n4) {
+      ${nchw ? 'let n = n4i * 4u; let img = udiv(n, P); let col = ((IMG0 + img) * M * P + (n - img * P)) / 4u; let P4 = P / 4u;' : 'let col = n4i; let N4 = N / 4u;'}
+      ${bias && !nchw ? 'let bn = vec4<f32>(Bias[n4i * 4u], Bias[n4i * 4u + 1u], Bias[n4i * 4u + 2u], Bias[n4i * 4u + 3u]);' : ''}
+${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u + ${i}u;
+        if (m < M) {
+          var v = ${acc(r, t, i)}${bias ? (nchw ? ' + Bias[m]' : ' + bn') : ''};
+          ${relu ? 'v = max(v, vec4<f32>(0.0));' : ''}
+          C[${nchw ? 'col + m * P4' : 'm * N4 + col'}] = v;
+        } }`)).join('\n')}
+    } }`;
+  const store = c.vec4Store ? vec4Store : scalarStore;
   const shifted = c.shifted;
   if (shifted && !nchw) throw new Error('internal: the shifted-copies GEMM needs the nchw layout');
   const aLoads = rs.map((r) => `    let a${r} = textureLoad(AT, vec2<u32>(am${r}, p), 0);`).join('\n');
@@ -87,6 +113,7 @@ ${aLoads}
 ${ts.map((t) => `    let b${t} = textureLoad(BT, vec2<u32>(bn${t}, p), 0);`).join('\n')}
 ${fmas}
   }`;
+  const wgY = c.wgY ?? 8;
   const shiftedHelpers = shifted ? `
 // The shifted copies' texel index of output texel n4 at k-step (0, 0, 0).
 fn shiftedBase(n4: u32) -> u32 {
@@ -95,10 +122,10 @@ fn shiftedBase(n4: u32) -> u32 {
   return img * pu(5u) + oy * pu(6u) + ox4;
 }` : '';
   return {
-    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}`,
+    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}${c.vec4Store ? ':v4' : ''}:wg${wgY}`,
     inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : []), ...(shifted ? [{ name: 'Offsets', type: 'array<u32>' }] : [])],
-    outputs: [{ name: 'C' }],
-    workgroupSize: [WG, WG],
+    outputs: [{ name: 'C', type: c.vec4Store ? 'array<vec4<f32>>' : 'array<f32>' }],
+    workgroupSize: [WG_SIZE / wgY, wgY],
     // params: M, K, N (, P, IMG0 for the nchw layout; then the shifted-copies geometry)
     body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}
 @compute @workgroup_size(WG_X, WG_Y)
@@ -135,6 +162,10 @@ export function textureGemm(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: Mat
 /** One dispatch over operand textures already built; params M, K, N (and P, IMG0 for 'nchw'). */
 export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuTexture, bt: GpuTexture, bias: GpuStorage | null, out: GpuStorage, params: number[], offsets?: GpuStorage): void {
   const [m, , n] = params as [number, number, number];
-  rt.run(textureGemmProgram(c), [at, bt, ...(bias ? [bias] : []), ...(offsets ? [offsets] : [])], [out], params,
-    [Math.ceil(Math.ceil(n / 4) / c.t / WG), Math.ceil(Math.ceil(m / 4) / c.r / WG), 1]);
+  const vec4Store = n % 4 === 0 && (c.layout !== 'nchw' || params[3]! % 4 === 0);
+  const rowBlocks = Math.ceil(Math.ceil(m / 4) / c.r);
+  const wgY = Math.min(8, 2 ** Math.floor(Math.log2(rowBlocks)));
+  const wgX = WG_SIZE / wgY;
+  rt.run(textureGemmProgram({ ...c, vec4Store, wgY }), [at, bt, ...(bias ? [bias] : []), ...(offsets ? [offsets] : [])], [out], params,
+    [Math.ceil(Math.ceil(n / 4) / c.t / wgX), Math.ceil(rowBlocks / wgY), 1]);
 }
