@@ -132,7 +132,8 @@ export interface Backend {
   conv2dGradWeight(x: Storage, gy: Storage, g: Conv2dGeometry): Storage;
 
   /** Max pooling; `argmax` holds, per output, the flat index (ih·w + iw) of the chosen input within its plane. */
-  maxPool2d(x: Storage, g: Pool2dGeometry): { out: Storage; argmax: Storage };
+  /** Max pooling; `argmax` (per output, the flat in-plane index of its input) only when `indices`. */
+  maxPool2d(x: Storage, g: Pool2dGeometry, indices: boolean): { out: Storage; argmax: Storage | null };
   maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage;
   avgPool2d(x: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;
   avgPool2dGrad(gy: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;

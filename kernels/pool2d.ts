@@ -13,6 +13,7 @@
 import type { Pool2dGeometry } from '../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
 import { geometryLets, geometryParams, perElementMain, type Program } from './program.js';
+import { udivWgsl } from './strided-index.js';
 
 const WG = 64;
 
@@ -25,25 +26,30 @@ function poolParams(total: number, g: Pool2dGeometry): number[] {
 
 /** Common entry: `i` is this invocation's element; threads past `params[0]` return. */
 function entry(body: string): string {
-  return perElementMain(`${geometryLets(GEOMETRY)}\n${body}`);
+  return `${udivWgsl}\n${perElementMain(`${geometryLets(GEOMETRY)}\n${body}`)}`;
 }
 
-/** Splits `i` (over [planes, oh, ow]) into plane, oy, ox and the window's top-left input coordinate. */
+/**
+ * Splits `i` (over [planes, oh, ow]) into plane, oy, ox and the window's top-left input
+ * coordinate (udiv: a float division, where llvmpipe runs integer ones lane by lane).
+ */
 const outputCoords = `
-  let idx = i32(i);
-  let ox = idx % OW;
-  let oy = (idx / OW) % OH;
-  let plane = idx / (OW * OH);
+  let rowIdx = udiv(i, u32(OW));
+  let ox = i32(i - rowIdx * u32(OW));
+  let planeU = udiv(rowIdx, u32(OH));
+  let oy = i32(rowIdx - planeU * u32(OH));
+  let plane = i32(planeU);
   let y0 = oy * SH - PH;
   let x0 = ox * SW - PW;`;
 
 /** Splits `i` (over [planes, h, w]) into plane, iy, ix and the range of windows covering (iy, ix):
  *  window oy covers rows [oy·sh − ph, oy·sh − ph + kh), so oy ∈ [ceil((iy + ph − kh + 1)/sh), floor((iy + ph)/sh)] ∩ [0, oh). */
 const inputCoords = `
-  let idx = i32(i);
-  let ix = idx % W;
-  let iy = (idx / W) % H;
-  let plane = idx / (W * H);
+  let rowIdx = udiv(i, u32(W));
+  let ix = i32(i - rowIdx * u32(W));
+  let planeU = udiv(rowIdx, u32(H));
+  let iy = i32(rowIdx - planeU * u32(H));
+  let plane = i32(planeU);
   let oyBegin = max(0, ceilDiv(iy + PH - KH + 1, SH));
   let oyEnd = min(OH, (iy + PH) / SH + 1);
   let oxBegin = max(0, ceilDiv(ix + PW - KW + 1, SW));
@@ -54,10 +60,11 @@ const ceilDivWgsl = `
 fn ceilDiv(a: i32, b: i32) -> i32 { return select(-((-a) / b), (a + b - 1) / b, a > 0); }`;
 
 // Max pooling forward. NaN propagates: the first NaN in the window is taken and the scan stops.
-const maxForwardProgram: Program = {
-  key: 'maxpool2d:fwd',
+// Without indices (inference) the argmax output is left out.
+const maxForwardProgram = (indices: boolean): Program => ({
+  key: `maxpool2d:fwd${indices ? '' : ':noindices'}`,
   inputs: [{ name: 'X' }],
-  outputs: [{ name: 'Y' }, { name: 'ARGMAX' }],
+  outputs: [{ name: 'Y' }, ...(indices ? [{ name: 'ARGMAX' }] : [])],
   workgroupSize: [WG],
   body: () =>
     `
@@ -84,15 +91,14 @@ var<private> NEG_INF_BITS: u32 = 0xff800000u;` +
     }
     if (stop) { break; }
   }
-  Y[i] = best;
-  ARGMAX[i] = f32(bestIdx);`),
-};
+  Y[i] = best;${indices ? '\n  ARGMAX[i] = f32(bestIdx);' : ''}`),
+});
 
-export function maxPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry): { out: GpuStorage; argmax: GpuStorage } {
+export function maxPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry, indices = true): { out: GpuStorage; argmax: GpuStorage | null } {
   const total = g.n * g.c * g.oh * g.ow;
   const out = rt.alloc(total);
-  const argmax = rt.alloc(total);
-  rt.run(maxForwardProgram, [x], [out, argmax], poolParams(total, g), Math.ceil(total / WG));
+  const argmax = indices ? rt.alloc(total) : null;
+  rt.run(maxForwardProgram(indices), [x], argmax ? [out, argmax] : [out], poolParams(total, g), Math.ceil(total / WG));
   return { out, argmax };
 }
 

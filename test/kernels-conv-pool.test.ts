@@ -141,11 +141,15 @@ describe('pool2d kernels match the CPU reference', () => {
         const want = cpuPool.maxPool2d(x64, g);
         const got = maxPool2d(rt, xs, g);
         track(got.out);
-        track(got.argmax);
+        const argmax = track(got.argmax!);
         expectClose(await rt.read(got.out), want.out, 'max forward');
-        expect(Array.from(await rt.read(got.argmax)), 'argmax').toEqual(Array.from(want.argmax));
+        expect(Array.from(await rt.read(argmax)), 'argmax').toEqual(Array.from(want.argmax));
         // Backward from the kernel's own argmax (shown equal to the reference's above).
-        expectClose(await rt.read(track(maxPool2dGrad(rt, gys, got.argmax, g))), cpuPool.maxPool2dGrad(gy64, want.argmax, g), 'max grad');
+        expectClose(await rt.read(track(maxPool2dGrad(rt, gys, argmax, g))), cpuPool.maxPool2dGrad(gy64, want.argmax, g), 'max grad');
+        // The inference variant (no indices) gives the same outputs.
+        const plain = maxPool2d(rt, xs, g, false);
+        expect(plain.argmax).toBeNull();
+        expectClose(await rt.read(track(plain.out)), want.out, 'max forward without indices');
 
         for (const includePad of [true, false]) {
           const tag = includePad ? 'count_include_pad' : 'exclude pad';
@@ -166,12 +170,12 @@ describe('pool2d kernels match the CPU reference', () => {
     const want = cpuPool.maxPool2d(Float64Array.from(x), g);
     const got = maxPool2d(rt, upload(x), g);
     track(got.out);
-    track(got.argmax);
+    track(got.argmax!);
     expectClose(await rt.read(got.out), want.out, 'max forward');
     // The kernel takes the first NaN in row-major order. The CPU reference's \`break\`
     // only leaves the inner (column) loop, so for window 1 it reports the NaN of the
     // last row that has one (11); compare the other windows with it and this one by hand.
-    const argmax = Array.from(await rt.read(got.argmax));
+    const argmax = Array.from(await rt.read(got.argmax!));
     expect(argmax[1]).toBe(4);
     expect([argmax[0], argmax[2], argmax[3]]).toEqual([want.argmax[0], want.argmax[2], want.argmax[3]]);
     expect(argmax[2]).toBe(13);

@@ -160,9 +160,9 @@ export class CpuBackend implements Backend {
     return this.wrap(conv.conv2dGradWeight(this.data(x), this.data(gy), g));
   }
 
-  maxPool2d(x: Storage, g: Pool2dGeometry): { out: Storage; argmax: Storage } {
+  maxPool2d(x: Storage, g: Pool2dGeometry, indices: boolean): { out: Storage; argmax: Storage | null } {
     const r = pool.maxPool2d(this.data(x), g);
-    return { out: this.wrap(r.out), argmax: this.wrap(r.argmax) };
+    return { out: this.wrap(r.out), argmax: indices ? this.wrap(r.argmax) : null };
   }
 
   maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage {

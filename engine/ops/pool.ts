@@ -1,7 +1,7 @@
 /** 2-D max and average pooling (NCHW) with PyTorch's padding rules. */
 import type { Pool2dGeometry } from '../backend.js';
 import { fmtShape } from '../shape.js';
-import { commonBackend, makeResult, type Tensor } from '../tensor.js';
+import { commonBackend, isGradEnabled, makeResult, type Tensor } from '../tensor.js';
 import { outSize, pair, type Pair } from './conv.js';
 
 export interface Pool2dOptions {
@@ -25,14 +25,14 @@ function geometry(op: string, x: Tensor, kernel: Pair, o: Pool2dOptions): Pool2d
 export function maxPool2d(x: Tensor, kernel: Pair, options: Pool2dOptions = {}): Tensor {
   const backend = commonBackend('maxPool2d', [x]);
   const g = geometry('maxPool2d', x, kernel, options);
-  const { out, argmax } = backend.maxPool2d(x.storageFor('maxPool2d'), g);
+  // The indices are only needed for backward: not computed when no gradient will flow.
+  const { out, argmax } = backend.maxPool2d(x.storageFor('maxPool2d'), g, isGradEnabled() && x.requiresGrad);
+  if (!argmax) return makeResult('maxPool2d', backend, out, [g.n, g.c, g.oh, g.ow], []);
   const indices = makeResult('maxPool2d indices', backend, argmax, [g.n, g.c, g.oh, g.ow], []);
   const y = makeResult('maxPool2d', backend, out, [g.n, g.c, g.oh, g.ow], [x], (gy) => [
     makeResult('maxPool2d grad', backend, backend.maxPool2dGrad(gy.storageFor('maxPool2d backward'), indices.storageFor('maxPool2d backward'), g), x.shape, []),
   ]);
-  // The indices are only needed for backward.
-  if (!y.requiresGrad) indices.dispose();
-  else y.own(indices);
+  y.own(indices);
   return y;
 }
 

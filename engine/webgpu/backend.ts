@@ -98,8 +98,8 @@ export class WebGpuBackend implements Backend {
     return conv.conv2dGradWeight(this.rt, gs(x), gs(gy), g);
   }
 
-  maxPool2d(x: Storage, g: Pool2dGeometry): { out: Storage; argmax: Storage } {
-    return pool.maxPool2d(this.rt, gs(x), g);
+  maxPool2d(x: Storage, g: Pool2dGeometry, indices: boolean): { out: Storage; argmax: Storage | null } {
+    return pool.maxPool2d(this.rt, gs(x), g, indices);
   }
 
   maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage {
