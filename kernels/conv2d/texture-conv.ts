@@ -13,10 +13,8 @@ import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
 import { operandTexture } from '../texture-operand.js';
 import { flatCoord, flatTextureWidth } from '../sparse/layout.js';
+import { udivWgsl } from '../strided-index.js';
 
-// a / b for a < 2^22 through a float division: exact there (the rounding error of the
-// quotient stays below 0.5 / b), and vectorised, where an integer division is not on llvmpipe.
-const fdiv = 'fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) / f32(b)); }';
 
 // params: c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, img0, pixels in the chunk, K.
 // xWidth > 0: x is read from a flat r32float copy of it (xWidth texels a row) instead of the buffer.
@@ -28,7 +26,7 @@ function im2colProgram(xWidth: number): Program {
     outputs: [{ name: 'T', type: 'texture_storage_2d<rgba32float, write>' }],
     workgroupSize: [16, 16],
     body: () => `
-${fdiv}
+${udivWgsl}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let C = pu(0u); let H = pi(1u); let W = pi(2u); let KH = pu(3u); let KW = pu(4u);
@@ -36,13 +34,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let OH = pu(11u); let OW = pu(12u); let NN = pu(14u);
   let n4 = gid.x; let p = gid.y;
   if (n4 * 4u >= NN || p >= pu(15u)) { return; }
-  let cik = fdiv(p, KW); let kx = i32(p - cik * KW);
-  let ci = fdiv(cik, KH); let ky = i32(cik - ci * KH);
+  let cik = udiv(p, KW); let kx = i32(p - cik * KW);
+  let ci = udiv(cik, KH); let ky = i32(cik - ci * KH);
   // The texel's first pixel, then step through the next three without dividing.
   let n0 = n4 * 4u;
-  let row = fdiv(n0, OW);
+  let row = udiv(n0, OW);
   var ox = n0 - row * OW;
-  let img = fdiv(row, OH);
+  let img = udiv(row, OH);
   var oy = row - img * OH;
   var plane = (pu(13u) + img) * C + ci;
   var v = vec4<f32>(0.0);
