@@ -183,6 +183,9 @@ describe('conv2d forward through the texture GEMM over shifted copies of x', () 
     { n: 3, c: 6, h: 12, w: 7, oc: 9, kh: 2, kw: 3, sh: 2, sw: 2, dh: 2, ph: 1, pw: 2 }, // everything at once
     { n: 2, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 },
     { n: 2, c: 6, h: 12, w: 12, oc: 16, kh: 5 }, // LeNet-style 5×5, no padding
+    { n: 1, c: 4, h: 8, w: 8, oc: 8, kh: 3, kw: 7, ph: 1, pw: 3 }, // a window of 3 vec4s
+    { n: 2, c: 5, h: 4, w: 4, oc: 8, kh: 1 }, // 1×1: a window of one vec4
+    { n: 2, c: 3, h: 6, w: 8, oc: 8, kh: 3, kw: 5, ph: 1, pw: 6 }, // padding wider than a vec4
   ];
   it('matches the reference with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
     await checkChunked(shiftedConvForward, SHIFTED);
