@@ -17,6 +17,7 @@ import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
 import { operandTexture } from '../texture-operand.js';
 import { flatCoord, flatTextureWidth } from '../sparse/layout.js';
+import { uploadU32 } from '../sparse/storage.js';
 import { udivWgsl } from '../strided-index.js';
 
 /** Padded input rows the convolution reads: (oh − 1)·sh + (kh − 1)·dh + 1. */
@@ -72,16 +73,16 @@ ${perElementMain(body)}`,
 
 /**
  * Per k-step p = (ci·KH + ky)·KW + kx, the part of its B texels' index that does not depend
- * on the output pixel: (kx·C + ci)·plane + ky·dh·OW4, as u32 words (in a Float32Array for upload).
+ * on the output pixel: (kx·C + ci)·plane + ky·dh·OW4.
  */
-function stepOffsets(g: Conv2dGeometry, plane: number, ow4: number): Float32Array {
+function stepOffsets(g: Conv2dGeometry, plane: number, ow4: number): Uint32Array {
   const words = new Uint32Array(g.c * g.kh * g.kw);
   for (let ci = 0, p = 0; ci < g.c; ci++) {
     for (let ky = 0; ky < g.kh; ky++) {
       for (let kx = 0; kx < g.kw; kx++) words[p++] = (kx * g.c + ci) * plane + ky * g.dh * ow4;
     }
   }
-  return new Float32Array(words.buffer);
+  return words;
 }
 
 /** Images per chunk whose shifted copies fit one flat texture, or 0 when not even one does. */
@@ -127,7 +128,7 @@ export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
     rt.run(shiftProgram(width, window), [x], [st], [perCopy, g.c, g.h, g.w, g.kw, g.sw, g.ph, g.pw, g.dw, ow4, hp, images, img0], Math.ceil(perCopy / 64));
     const nn = images * P;
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
-    const ob = rt.upload(stepOffsets(g, images * hp * ow4, ow4));
+    const ob = uploadU32(rt, stepOffsets(g, images * hp * ow4, ow4));
     runTextureGemm(rt, { ...block, epilogue: { bias: !!bias }, layout: 'nchw', shifted: { width } }, wt, st, bias, out,
       [g.oc, k, nn, P, img0, hp * ow4, g.sh * ow4, g.oh * ow4, ow4], ob);
     rt.release(ob);
