@@ -64,41 +64,38 @@ fn powReal(a: f32, b: f32) -> f32 {
   return select(mag, -mag, negative && odd);
 }`;
 
-// Unary maps over vec4s when the length allows (a quarter of the storage accesses, see
-// kernels/strided-index.ts), one component at a time (the maps are written for f32).
-function unaryProgram(op: UnaryOp, vec4: boolean): Program {
-  return {
-    key: `unary:${op}${vec4 ? ':vec4' : ''}`,
-    inputs: [{ name: 'X', type: vec4 ? 'array<vec4<f32>>' : 'array<f32>' }],
-    outputs: [{ name: 'Y', type: vec4 ? 'array<vec4<f32>>' : 'array<f32>' }],
-    workgroupSize: [WG],
-    body: () => vec4 ? `
-${perElementMain(`  let v = X[i];
+/**
+ * `out[i] = expr` over values read through the launch's views (`loads`: name, view, array).
+ * In a vec4 launch the expression is applied one component at a time: the maps are written
+ * for f32 (select, NaN tests, powReal).
+ */
+function mapStatement(launch: StridedLaunch, loads: Array<[string, number, string]>, expr: string): string {
+  if (!launch.vec4) return `${loads.map(([n, v, arr]) => `  let ${n} = ${viewLoad(launch, v, arr)};`).join('\n')}
+  out[i] = ${expr};`;
+  return `${loads.map(([n, v, arr]) => `  let ${n}4 = ${viewLoad(launch, v, arr)};`).join('\n')}
   var r: vec4<f32>;
-  for (var j = 0u; j < 4u; j++) { let x = v[j]; r[j] = ${unaryWgsl[op]}; }
-  Y[i] = r;`)}` : `
-${perElementMain(`  let x = X[i];
-  Y[i] = ${unaryWgsl[op]};`)}`,
+  for (var j = 0u; j < 4u; j++) { ${loads.map(([n]) => `let ${n} = ${n}4[j];`).join(' ')} r[j] = ${expr}; }
+  out[i] = r;`;
+}
+
+// Unary maps run as a one-view strided launch: vec4s when the length allows.
+function unaryProgram(op: UnaryOp, launch: StridedLaunch): Program {
+  return {
+    key: `unary:${op}:${launch.key}`,
+    inputs: [{ name: 'X', type: viewType(launch, 0) }],
+    outputs: [{ name: 'out', type: outputType(launch) }],
+    workgroupSize: [WG],
+    body: () => `${stridedIndexWgsl(launch)}
+${perElementMain(mapStatement(launch, [['x', 0, 'X']], unaryWgsl[op]))}`,
   };
 }
 
 export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage): GpuStorage {
-  const out = rt.alloc(x.size);
-  const vec4 = x.size % 4 === 0;
-  const n = vec4 ? x.size / 4 : x.size;
-  rt.run(unaryProgram(op, vec4), [x], [out], [n], Math.ceil(n / WG));
-  return out;
+  const launch = stridedLaunch([x.size], [{ offset: 0, strides: [1] }], { vec4: true });
+  return launchInto(rt, unaryProgram(op, launch), [x], launch);
 }
 
 function binaryProgram(op: BinaryOp, launch: StridedLaunch): Program {
-  const scalar = `  let a = ${viewLoad(launch, 0, 'A')};
-  let b = ${viewLoad(launch, 1, 'B')};
-  out[i] = ${binaryWgsl[op]};`;
-  const vec4 = `  let av = ${viewLoad(launch, 0, 'A')};
-  let bv = ${viewLoad(launch, 1, 'B')};
-  var r: vec4<f32>;
-  for (var j = 0u; j < 4u; j++) { let a = av[j]; let b = bv[j]; r[j] = ${binaryWgsl[op]}; }
-  out[i] = r;`;
   return {
     key: `binary:${op}:${launch.key}`,
     inputs: [{ name: 'A', type: viewType(launch, 0) }, { name: 'B', type: viewType(launch, 1) }],
@@ -106,7 +103,7 @@ function binaryProgram(op: BinaryOp, launch: StridedLaunch): Program {
     workgroupSize: [WG],
     body: () => `${mathHelpers}
 ${stridedIndexWgsl(launch)}
-${perElementMain(launch.vec4 ? vec4 : scalar)}`,
+${perElementMain(mapStatement(launch, [['a', 0, 'A'], ['b', 1, 'B']], binaryWgsl[op]))}`,
   };
 }
 
