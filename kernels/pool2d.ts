@@ -30,26 +30,24 @@ function entry(body: string): string {
 }
 
 /**
- * Splits `i` (over [planes, oh, ow]) into plane, oy, ox and the window's top-left input
- * coordinate (udiv: a float division, where llvmpipe runs integer ones lane by lane).
+ * Splits `i` over [planes, rows, cols] into `plane` and the i32 coordinates `y`, `x` (udiv: a
+ * float division, where llvmpipe runs integer ones lane by lane).
  */
-const outputCoords = `
-  let rowIdx = udiv(i, u32(OW));
-  let ox = i32(i - rowIdx * u32(OW));
-  let planeU = udiv(rowIdx, u32(OH));
-  let oy = i32(rowIdx - planeU * u32(OH));
-  let plane = i32(planeU);
+const planeCoords = (y: string, x: string, rows: string, cols: string) => `
+  let rowIdx = udiv(i, u32(${cols}));
+  let ${x} = i32(i - rowIdx * u32(${cols}));
+  let planeU = udiv(rowIdx, u32(${rows}));
+  let ${y} = i32(rowIdx - planeU * u32(${rows}));
+  let plane = i32(planeU);`;
+
+/** Splits `i` (over [planes, oh, ow]) into plane, oy, ox and the window's top-left input coordinate. */
+const outputCoords = `${planeCoords('oy', 'ox', 'OH', 'OW')}
   let y0 = oy * SH - PH;
   let x0 = ox * SW - PW;`;
 
 /** Splits `i` (over [planes, h, w]) into plane, iy, ix and the range of windows covering (iy, ix):
  *  window oy covers rows [oy·sh − ph, oy·sh − ph + kh), so oy ∈ [ceil((iy + ph − kh + 1)/sh), floor((iy + ph)/sh)] ∩ [0, oh). */
-const inputCoords = `
-  let rowIdx = udiv(i, u32(W));
-  let ix = i32(i - rowIdx * u32(W));
-  let planeU = udiv(rowIdx, u32(H));
-  let iy = i32(rowIdx - planeU * u32(H));
-  let plane = i32(planeU);
+const inputCoords = `${planeCoords('iy', 'ix', 'H', 'W')}
   let oyBegin = max(0, ceilDiv(iy + PH - KH + 1, SH));
   let oyEnd = min(OH, (iy + PH) / SH + 1);
   let oxBegin = max(0, ceilDiv(ix + PW - KW + 1, SW));
