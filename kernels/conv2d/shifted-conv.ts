@@ -11,7 +11,7 @@
  * took about 60 % of a 64→64 3×3 convolution (132 of 222 ms at batch 32).
  */
 import type { Conv2dGeometry } from '../../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
 import { perElementMain, type Program } from '../program.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
@@ -21,7 +21,7 @@ import { uploadU32 } from '../sparse/storage.js';
 import { udivWgsl } from '../strided-index.js';
 
 /** Padded input rows the convolution reads: (oh − 1)·sh + (kh − 1)·dh + 1. */
-const paddedRows = (g: Conv2dGeometry) => (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+export const paddedRows = (g: Conv2dGeometry) => (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
 
 // One invocation per (ci, image, padded row, ox4) writes that texel of all KW copies.
 // params: texels per copy, C, H, W, KW, SW, PH, PW, DW, OW4, HP, NI, IMG0.
@@ -86,7 +86,7 @@ function stepOffsets(g: Conv2dGeometry, plane: number, ow4: number): Uint32Array
 }
 
 /** Images per chunk whose shifted copies fit one flat texture, or 0 when not even one does. */
-function chunkImages(rt: GpuRuntime, g: Conv2dGeometry, width: number): number {
+export function chunkImages(rt: GpuRuntime, g: Conv2dGeometry, width: number): number {
   const perImage = g.kw * g.c * paddedRows(g) * (g.ow / 4);
   return Math.min(g.n, Math.floor((width * rt.device.limits.maxTextureDimension2D) / perImage));
 }
@@ -107,6 +107,23 @@ export function shiftedConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
   return block !== null && Math.ceil((images * g.oh * g.ow) / 4 / block.t / 8) <= lim.maxComputeWorkgroupsPerDimension;
 }
 
+/**
+ * The shifted copies of images img0 … img0+images−1 as one flat rgba32float texture
+ * (`width` texels a row): texel kx·perCopy + ((ci·images + image)·HP + y)·OW4 + ox4 holds
+ * padded input row y of channel ci at columns (4·ox4 + j)·sw + kx·dw, j = 0…3, where
+ * perCopy = C·images·HP·OW4 and HP = paddedRows(g). The caller releases it.
+ */
+export function shiftedCopies(rt: GpuRuntime, x: GpuStorage, g: Conv2dGeometry, width: number, img0: number, images: number): GpuTexture {
+  const hp = paddedRows(g), ow4 = g.ow / 4;
+  const perCopy = g.c * images * hp * ow4;
+  const st = rt.allocTexture('rgba32float', width, Math.ceil((g.kw * perCopy) / width), true);
+  if (!st) throw new Error(`internal: conv2d shifted copies (${g.kw * perCopy} texels) do not fit a texture`);
+  // x is read straight from its buffer: measured faster than through a flat texture copy.
+  const window = g.sw === 1 && g.dw === 1 && g.w % 4 === 0 ? { kw: g.kw, pw: g.pw } : null;
+  rt.run(shiftProgram(width, window), [x], [st], [perCopy, g.c, g.h, g.w, g.kw, g.sw, g.ph, g.pw, g.dw, ow4, hp, images, img0], Math.ceil(perCopy / 64));
+  return st;
+}
+
 export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity): GpuStorage {
   const width = flatTextureWidth(rt, 1)!;
   const k = g.c * g.kh * g.kw;
@@ -117,15 +134,9 @@ export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
   const out = rt.alloc(g.n * g.oc * P);
   const wt = operandTexture(rt, w, g.oc, k, k, 1);
   if (!wt || chunk < 1) throw new Error(`internal: conv2d ${g.oc}×${k} does not fit the shifted-copies path`);
-  // x is read straight from its buffer: measured faster than through a flat texture copy.
-  const window = g.sw === 1 && g.dw === 1 && g.w % 4 === 0 ? { kw: g.kw, pw: g.pw } : null;
   for (let img0 = 0; img0 < g.n; img0 += chunk) {
     const images = Math.min(chunk, g.n - img0);
-    const total = g.kw * g.c * images * hp * ow4;
-    const st = rt.allocTexture('rgba32float', width, Math.ceil(total / width), true);
-    if (!st) throw new Error(`internal: conv2d shifted copies (${total} texels) do not fit a texture`);
-    const perCopy = total / g.kw;
-    rt.run(shiftProgram(width, window), [x], [st], [perCopy, g.c, g.h, g.w, g.kw, g.sw, g.ph, g.pw, g.dw, ow4, hp, images, img0], Math.ceil(perCopy / 64));
+    const st = shiftedCopies(rt, x, g, width, img0, images);
     const nn = images * P;
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
     const ob = uploadU32(rt, stepOffsets(g, images * hp * ow4, ow4));
