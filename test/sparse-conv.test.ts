@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK_SHAPES, BsrMatrix, conv2d, CsrMatrix, getBackend, memoryStats, noGrad, sparseConv2d, sparseTensor, tensor, type BlockShape } from '../index.js';
 import type { Conv2dGeometry } from '../engine/backend.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { sparseConv2d as sparseConvKernel } from '../kernels/sparse/sparse-conv.js';
+import { sparseConv2d as sparseConvKernel, type SparseConvOptions } from '../kernels/sparse/sparse-conv.js';
 import { uploadBsr } from '../kernels/sparse/bsr-spmm.js';
 import { uploadCsr } from '../kernels/sparse/csr-spmm.js';
 import { expectClose, initBoth, on, shutdown } from './helpers/backends.js';
@@ -21,6 +21,13 @@ const cases: Case[] = [
   { n: 2, c: 8, h: 8, w: 8, oc: 12, k: [1, 1], density: 0.25 },
   { n: 1, c: 3, h: 6, w: 5, oc: 4, k: [3, 3], padding: 1, density: 0, pattern: 'zero' },
   { n: 2, c: 2, h: 7, w: 9, oc: 3, k: [3, 3], padding: 1, density: 1, pattern: 'full' },
+  // Output rows a multiple of 4 wide (the shifted-copies kernel): padded, strided, dilated,
+  // a height not a multiple of the row tile, a long row, 1×1.
+  { n: 2, c: 5, h: 7, w: 8, oc: 9, k: [3, 3], padding: 1, density: 0.3 },
+  { n: 3, c: 4, h: 11, w: 15, oc: 6, k: [3, 3], stride: 2, padding: 1, density: 0.5 },
+  { n: 1, c: 3, h: 13, w: 12, oc: 17, k: [3, 3], padding: 2, dilation: 2, density: 0.4, pattern: 'long-row' },
+  { n: 2, c: 6, h: 5, w: 8, oc: 20, k: [1, 1], density: 0.35 },
+  { n: 1, c: 3, h: 6, w: 8, oc: 4, k: [3, 3], padding: 1, density: 0, pattern: 'zero' },
 ];
 
 describe('sparseConv2d matches the dense convolution', () => {
@@ -41,10 +48,10 @@ describe('sparseConv2d matches the dense convolution', () => {
         for (const be of ['cpu', 'webgpu'] as const) {
           const out = await on(be, async () => {
             const w = sparseTensor(m);
-            const y = sparseConv2d(tensor(xd, [cs.n, cs.c, cs.h, cs.w]), w, cs.k, tensor(bd, [cs.oc]), opts);
+            const x = tensor(xd, [cs.n, cs.c, cs.h, cs.w]), b = tensor(bd, [cs.oc]);
+            const y = sparseConv2d(x, w, cs.k, b, opts);
             const r = await y.toFloat64Array();
-            y.dispose();
-            w.dispose();
+            for (const t of [x, b, y, w]) t.dispose();
             return r;
           });
           expectClose(out, expected, tol, `${name} on ${be}`);
@@ -54,11 +61,12 @@ describe('sparseConv2d matches the dense convolution', () => {
   }
 });
 
-describe('sparseConv2d kernel: the row-quad texture path and the storage path agree', () => {
-  it('on strided, dilated, padded and direct geometries, CSR and BSR, freeing its textures', async () => {
+describe('sparseConv2d kernel: the shifted-copies, row-quad texture and storage paths agree', () => {
+  it('on strided, dilated, padded and direct geometries, CSR and BSR, every row tile, freeing its textures', async () => {
     const rt = (getBackend('webgpu') as WebGpuBackend).rt;
+    await rt.sync();
     const before = memoryStats().inUseBytes;
-    for (const cs of [cases[0]!, cases[2]!, cases[3]!]) {
+    for (const cs of [cases[0]!, cases[2]!, cases[3]!, cases[6]!, cases[7]!, cases[8]!]) {
       const [kh, kw] = cs.k;
       const cols = cs.c * kh * kw;
       const s = cs.stride ?? 1, p = cs.padding ?? 0, d = cs.dilation ?? 1;
@@ -66,18 +74,23 @@ describe('sparseConv2d kernel: the row-quad texture path and the storage path ag
       const g: Conv2dGeometry = { n: cs.n, c: cs.c, h: cs.h, w: cs.w, oc: cs.oc, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, oh, ow };
       const wd = randomSparse(cs.oc, cols, cs.density, 'random', 3 + cols);
       const x = rt.upload(randomDense(cs.n * cs.c * cs.h * cs.w, 7));
-      for (const sw of [uploadCsr(rt, CsrMatrix.fromDense(wd, cs.oc, cols)), uploadBsr(rt, BsrMatrix.fromDense(wd, cs.oc, cols, [4, 4]))]) {
+      const b = rt.upload(randomDense(cs.oc, 8));
+      const mats = [CsrMatrix.fromDense(wd, cs.oc, cols), BsrMatrix.fromDense(wd, cs.oc, cols, [4, 4]), BsrMatrix.fromDense(wd, cs.oc, cols, [8, 8])];
+      for (const sw of mats.map((m) => (m.format === 'csr' ? uploadCsr(rt, m) : uploadBsr(rt, m)))) {
+        const runs: Array<[string, SparseConvOptions]> = [['storage', { path: 'storage' }], ['quad', { path: 'quad' }]];
+        if (ow % 4 === 0) for (const rowTile of [1, 2, 3, 4]) runs.push([`shifted R${rowTile}`, { path: 'shifted', rowTile }]);
         const out: Float64Array[] = [];
-        for (const textures of [true, false]) {
-          const y = sparseConvKernel(rt, sw, x, null, g, { textures });
+        for (const [, opts] of runs) {
+          const y = sparseConvKernel(rt, sw, x, b, g, opts);
           out.push(Float64Array.from(await rt.read(y)));
           rt.release(y);
         }
-        expectClose(out[0]!, out[1]!, { rtol: 1e-6, atol: 1e-6 }, `${sw.matrix.format} texture vs storage`);
-        expect(out[0]!.some((v) => v !== 0) || cs.density === 0).toBe(true);
+        for (let i = 1; i < runs.length; i++) expectClose(out[i]!, out[0]!, { rtol: 1e-6, atol: 1e-6 }, `${sw.matrix.format} ${runs[i]![0]} vs storage`);
+        expect(out[0]!.some((v) => v !== 0)).toBe(true);
         sw.release();
       }
       rt.release(x);
+      rt.release(b);
     }
     await rt.sync();
     expect(memoryStats().inUseBytes).toBe(before);

@@ -5,6 +5,10 @@
  * input plane ci — an implicit im2col: nothing is unfolded. A 1×1 convolution is
  * exactly an SpMM W[oc, c] · X_n[c, h·w] with the same loop.
  *
+ * Where output rows are a multiple of 4 pixels wide, sparse-conv-shifted.ts runs instead
+ * (one texel load per stored weight and output row of 4 pixels, over the dense
+ * convolution's shifted copies of x); this file holds the general kernels.
+ *
  * The input is copied once into a zero-padded buffer Xp [n, c, Hp, Wp] (skipped when
  * there is no padding and the output height is a multiple of 4), so the inner loop
  * has no bounds checks: a stored weight in column col adds v · Xp[base + off(col)],
@@ -29,6 +33,7 @@ import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/run
 import type { Program } from '../program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
 import { flatCoord, nonzeroTexture } from './layout.js';
+import { sortedCsrRows, sparseConvShifted, sparseShiftedFits } from './sparse-conv-shifted.js';
 import { colIndexWgsl, type GpuSparse, uploadU32 } from './storage.js';
 
 const WG = 64;
@@ -206,24 +211,28 @@ ${rs.map((i) => `  if (br * ${r}u + ${i}u < oc) { put(n * oc + br * ${r}u + ${i}
   };
 }
 
-/** CSR rows (vec4: row, start, end, 0) sorted by length, for the convolution (no row splitting). */
-function convRows(rt: GpuRuntime, m: CsrMatrix): GpuStorage {
-  const rows = Array.from({ length: m.rows }, (_, i) => i).sort((a, b) => m.rowLength(b) - m.rowLength(a) || a - b);
-  const words = new Uint32Array(m.rows * 4);
-  rows.forEach((r, i) => words.set([r, m.rowPtr[r]!, m.rowPtr[r + 1]!, 0], i * 4));
-  return uploadU32(rt, words);
-}
+/**
+ * Which kernel runs: 'auto' (default) takes the shifted-copies kernel where it applies,
+ * else the row-quad texture kernel, else the storage kernel; the others force a path
+ * ('shifted' falling back like 'auto' where it does not apply) — for tests and benchmarks.
+ */
+export interface SparseConvOptions { path?: 'auto' | 'shifted' | 'quad' | 'storage'; rowTile?: number }
 
-export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, options: { textures?: boolean } = {}): GpuStorage {
+export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, options: SparseConvOptions = {}): GpuStorage {
   const m = w.matrix;
   if (m.rows !== g.oc || m.cols !== g.c * g.kh * g.kw) {
     throw new Error(`sparseConv2d: weight matrix ${m.rows}x${m.cols} does not match [oc=${g.oc}, c·kh·kw=${g.c * g.kh * g.kw}]`);
+  }
+  const path = options.path ?? 'auto';
+  if ((path === 'auto' || path === 'shifted') && sparseShiftedFits(rt, g)) {
+    const y = sparseConvShifted(rt, w, x, bias, g, options.rowTile);
+    if (y) return y;
   }
   const p = paddedGeometry(g);
   const cols = m.format === 'bsr' ? m.paddedCols : m.cols;
   const geom = `${cols}:${g.c}:${g.kh}x${g.kw}:${g.dh}x${g.dw}:${p.hp}x${p.wp}`;
   // The texture path needs the row-quad texture to fit (and, for CSR, the OV texture).
-  let tex = (options.textures ?? true) && quadFits(rt, g, p);
+  let tex = path !== 'storage' && quadFits(rt, g, p);
   const ov = tex && m.format === 'csr' ? w.cachedTexture(`conv-ov:${geom}`, () => {
     const offsets = offsetTable(cols, g, p, true);
     return nonzeroTexture(rt, m, (col) => offsets[col]!);
@@ -243,7 +252,7 @@ export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: 
   const params = [groups, m.format === 'csr' ? m.rows : (m as BsrMatrix).blockRows, g.oh, g.ow, g.sh, g.sw, g.sh * p.wp, g.c * p.hp * p.wp, p.wp, g.oc, g.c * p.hp];
   const off = () => w.cached(`conv-off:${q ? 'packed' : 'flat'}:${geom}`, () => uploadU32(rt, offsetTable(cols, g, p, !!q)));
   if (m.format === 'csr') {
-    const rows = w.cached('conv-rows', () => convRows(rt, m));
+    const rows = w.cached('conv-rows', () => sortedCsrRows(rt, m));
     const sparse = q ? [ov!] : [w.buffer('cols'), w.buffer('vals'), off()];
     rt.run(csrProgram(m.indexBits, !!bias, q ? ov!.width : 0), [rows, ...sparse, q ?? xp, ...b], [y], params, [Math.ceil(groups / WG), m.rows, g.n]);
   } else {
