@@ -174,7 +174,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 export interface CsrLaunchOptions {
-  /** vec4 batch columns per invocation (1, 2 or 4); default by batch size. */
+  /** vec4 batch columns per invocation (1, 2, 4 or 8); default by batch size. */
   tb?: number;
 }
 
@@ -194,7 +194,8 @@ export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: Gpu
   } else {
     const nb4 = Math.ceil(batch / 4);
     stride = nb4 * 4;
-    const tb = o.tb ?? (nb4 >= 64 ? 4 : nb4 >= 16 ? 2 : 1);
+    // 8 at batch 256 on 1024×1024 (10 % density): ~10 % faster than 4 on llvmpipe.
+    const tb = o.tb ?? (nb4 >= 64 ? 8 : nb4 >= 16 ? 2 : 1);
     const groups = Math.ceil(nb4 / tb);
     const wg = gridShape(groups);
     const cv = w.texture('cv');
