@@ -43,6 +43,9 @@ export interface MatmulEpilogue {
   relu?: boolean;
 }
 
+/** An activation fused into the epilogue of a convolution or linear layer (applied after the bias). */
+export type Activation = 'relu';
+
 /** NCHW convolution geometry; weights are [oc, c, kh, kw], output [n, oc, oh, ow]. */
 export interface Conv2dGeometry {
   n: number; c: number; h: number; w: number;
@@ -127,7 +130,8 @@ export interface Backend {
   /** Batched matmul: out[batch, m, n], optionally with a fused epilogue (bias per column n, then ReLU). */
   matmul(a: Storage, b: Storage, g: MatmulGeometry, epilogue?: MatmulEpilogue): Storage;
 
-  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage;
+  /** Convolution (+ bias per output channel), then `activation` when given — in the same kernel, not a second pass. */
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation?: Activation | null): Storage;
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage;
   conv2dGradWeight(x: Storage, gy: Storage, g: Conv2dGeometry): Storage;
 

@@ -5,7 +5,7 @@ export { Tensor, noGrad, isGradEnabled } from './tensor.js';
 export { tidy, keep } from './scope.js';
 export { init, shutdown, getBackend, setBackend, memoryStats, flush, sync } from './registry.js';
 export type { BackendName, DeviceDescription, InitOptions } from './registry.js';
-export type { Backend, MemoryStats, SgdConfig, AdamConfig } from './backend.js';
+export type { Activation, Backend, MemoryStats, SgdConfig, AdamConfig } from './backend.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation.js';
 export type { TensorOptions, RandomOptions } from './ops/creation.js';
@@ -16,6 +16,7 @@ export {
 export { sum, mean, max, min, argmax, sumToShape } from './ops/reduce.js';
 export { reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, slice, narrow, concat } from './ops/shape.js';
 export { matmul, linear } from './ops/matmul.js';
+export type { LinearOptions } from './ops/matmul.js';
 export { conv2d } from './ops/conv.js';
 export type { Conv2dOptions } from './ops/conv.js';
 export { maxPool2d, avgPool2d } from './ops/pool.js';

@@ -34,10 +34,10 @@ function entry(body: string): string {
 }
 
 // Forward: y[b, o, oy, ox] = bias[o] + Σ_{ci, ky, kx} x[b, ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw] · w[o, ci, ky, kx],
-// taps that fall into the padding contribute nothing.
-function forwardProgram(hasBias: boolean): Program {
+// taps that fall into the padding contribute nothing; then max(y, 0) with `relu`.
+function forwardProgram(hasBias: boolean, relu: boolean): Program {
   return {
-    key: `conv2d:fwd:${hasBias ? 'bias' : 'nobias'}`,
+    key: `conv2d:fwd:${hasBias ? 'bias' : 'nobias'}${relu ? '+relu' : ''}`,
     inputs: hasBias ? [{ name: 'X' }, { name: 'Wt' }, { name: 'Bias' }] : [{ name: 'X' }, { name: 'Wt' }],
     outputs: [{ name: 'Y' }],
     workgroupSize: [WG],
@@ -66,15 +66,15 @@ function forwardProgram(hasBias: boolean): Program {
       }
     }
   }
-  Y[i] = acc;`),
+  Y[i] = ${relu ? 'max(acc, 0.0)' : 'acc'};`),
   };
 }
 
-export function conv2dForwardDirect(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+export function conv2dForwardDirect(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, relu = false): GpuStorage {
   const total = g.n * g.oc * g.oh * g.ow;
   const out = rt.alloc(total);
   const inputs = bias ? [x, w, bias] : [x, w];
-  rt.run(forwardProgram(bias !== null), inputs, [out], convParams(total, g), Math.ceil(total / WG));
+  rt.run(forwardProgram(bias !== null, relu), inputs, [out], convParams(total, g), Math.ceil(total / WG));
   return out;
 }
 
@@ -191,8 +191,9 @@ export interface ConvPlan {
   kChunk: number;
 }
 
-/** Chooses tile, vec4 modes, bounds checks and split-K for one convolution pass. */
-export function selectConvGemm(kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean, maxInvocations = 1024): ConvPlan {
+/** Chooses tile, vec4 modes, bounds checks and split-K for one convolution pass (`relu`: forward only, fused into the stores). */
+export function selectConvGemm(kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean, maxInvocations = 1024, relu = false): ConvPlan {
+  if (relu && kind !== 'fwd') throw new Error(`conv2d: a fused ReLU belongs to the forward pass, not ${kind}`);
   const d = convGemmDims(kind, g);
   const fits = CONV_TILES.filter((t) => t.wgX * t.wgY <= maxInvocations);
   const waste = (t: (typeof CONV_TILES)[number]) =>
@@ -210,7 +211,7 @@ export function selectConvGemm(kind: ConvGemmKind, g: Conv2dGeometry, bias: bool
   const config: ConvGemmConfig = {
     kind, ...tile, aVec: kind === 'fwd' && d.k % 4 === 0, cVec: d.n % 4 === 0,
     checked: d.m % (tile.tm * tile.wgY) !== 0 || d.n % (4 * tile.tn * tile.wgX) !== 0,
-    split: splits > 1, bias: kind === 'fwd' && bias,
+    split: splits > 1, bias: kind === 'fwd' && bias, relu,
   };
   return { config, splits, kChunk };
 }
@@ -243,17 +244,21 @@ export function isPointwise(g: Conv2dGeometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
 }
 
-export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+/**
+ * y = conv(x, w) + bias, then ReLU when `relu`: every path applies it in its GEMM's store
+ * epilogue (no separate pass over y).
+ */
+export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, relu = false): GpuStorage {
   // Texture GEMM over shifted copies of x where output rows are a multiple of 4 wide
   // (kernels/conv2d/shifted-conv.ts), else over an im2col texture (kernels/conv2d/texture-conv.ts).
-  if (shiftedConvFits(rt, g)) return shiftedConvForward(rt, x, w, bias, g);
-  if (textureConvFits(rt, g)) return textureConvForward(rt, x, w, bias, g);
+  if (shiftedConvFits(rt, g)) return shiftedConvForward(rt, x, w, bias, g, Infinity, relu);
+  if (textureConvFits(rt, g)) return textureConvForward(rt, x, w, bias, g, Infinity, relu);
   if (isPointwise(g) && !bias) {
-    // Y[b] [oc, h·w] = W [oc, c] · X[b] [c, h·w]
+    // Y[b] [oc, h·w] = W [oc, c] · X[b] [c, h·w]  (the matmul's bias is per column, so a biased 1×1 conv stays on implicit GEMM)
     const hw = g.h * g.w;
-    return matmul(rt, w, x, { batch: g.n, m: g.oc, k: g.c, n: hw, transA: false, transB: false, aBatchStride: 0, bBatchStride: g.c * hw });
+    return matmul(rt, w, x, { batch: g.n, m: g.oc, k: g.c, n: hw, transA: false, transB: false, aBatchStride: 0, bBatchStride: g.c * hw }, { relu });
   }
-  return convGemmWith(rt, selectConvGemm('fwd', g, !!bias, rt.limits.maxComputeInvocationsPerWorkgroup), w, x, bias, g);
+  return convGemmWith(rt, selectConvGemm('fwd', g, !!bias, rt.limits.maxComputeInvocationsPerWorkgroup, relu), w, x, bias, g);
 }
 
 export function conv2dGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, g: Conv2dGeometry): GpuStorage {

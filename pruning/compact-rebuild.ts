@@ -79,8 +79,8 @@ async function rebuild(m: Module, plan: CompactionPlan): Promise<Module> {
     const bias = m.parameter('bias') !== null || m.parameter('bias_orig') !== undefined;
     const backend = backendOf(m);
     out = m instanceof Conv2d
-      ? new Conv2d(cols.length, rows.length, m.kernelSize, { stride: m.stride, padding: m.padding, dilation: m.dilation, bias, backend, generator: scratch() })
-      : new Linear(cols.length, rows.length, { bias, backend, generator: scratch() });
+      ? new Conv2d(cols.length, rows.length, m.kernelSize, { stride: m.stride, padding: m.padding, dilation: m.dilation, bias, backend, generator: scratch(), activation: m.activation })
+      : new Linear(cols.length, rows.length, { bias, backend, generator: scratch(), activation: m.activation });
     await copyParam(cache, m, out, 'weight', rows, cols);
     await copyParam(cache, m, out, 'bias', rows, null);
   } else if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) {

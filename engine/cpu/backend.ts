@@ -5,7 +5,7 @@
 import type {
   AdamConfig, Backend, BinaryOp, Conv2dGeometry, MatmulGeometry, MemoryStats, Pool2dGeometry, ReduceOp, SgdConfig, Storage, StridedView, UnaryOp,
 } from '../backend.js';
-import type { MatmulEpilogue } from '../backend.js';
+import type { Activation, MatmulEpilogue } from '../backend.js';
 import { binaryFns, unaryFns } from './elementwise.js';
 import { forEachStrided } from './strided.js';
 import * as conv from './conv.js';
@@ -148,8 +148,8 @@ export class CpuBackend implements Backend {
     return this.wrap(out);
   }
 
-  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage {
-    return this.wrap(conv.conv2d(this.data(x), this.data(w), bias ? this.data(bias) : null, g));
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation: Activation | null = null): Storage {
+    return this.wrap(conv.conv2d(this.data(x), this.data(w), bias ? this.data(bias) : null, g, activation === 'relu'));
   }
 
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage {

@@ -23,12 +23,14 @@ function forEachTap(g: Conv2dGeometry, visit: (yi: number, wi: number, xi: numbe
             }
 }
 
-export function conv2d(x: Float64Array, w: Float64Array, bias: Float64Array | null, g: Conv2dGeometry): Float64Array {
+/** y = conv(x, w) + bias, then ReLU when `relu`. */
+export function conv2d(x: Float64Array, w: Float64Array, bias: Float64Array | null, g: Conv2dGeometry, relu = false): Float64Array {
   const out = new Float64Array(g.n * g.oc * g.oh * g.ow);
   if (bias) for (let i = 0; i < out.length; i++) out[i] = bias[Math.floor(i / (g.oh * g.ow)) % g.oc]!;
   forEachTap(g, (yi, wi, xi) => {
     out[yi]! += x[xi]! * w[wi]!;
   });
+  if (relu) for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i]!, 0);
   return out;
 }
 

@@ -1,7 +1,8 @@
 /** 2-D convolution (NCHW, weights [oc, c, kh, kw]) with stride, padding and dilation. */
-import type { Conv2dGeometry } from '../backend.js';
+import type { Activation, Conv2dGeometry } from '../backend.js';
 import { fmtShape } from '../shape.js';
 import { commonBackend, makeResult, type Tensor } from '../tensor.js';
+import { checkActivation, reluGradFromOutput } from './elementwise.js';
 import { sum } from './reduce.js';
 
 export type Pair = number | readonly [number, number];
@@ -10,6 +11,8 @@ export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
+  /** Applied to the output inside the convolution kernel (after the bias): relu(conv2d(x)) in one pass. */
+  activation?: Activation | null;
 }
 
 export function pair(op: string, name: string, v: Pair, min: number): [number, number] {
@@ -43,9 +46,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const backend = commonBackend('conv2d', inputs);
   const g = conv2dGeometry(x, weight, options);
+  const activation = checkActivation('conv2d', options.activation);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.oc)) throw new Error(`conv2d: bias ${fmtShape(bias.shape)} must be [${g.oc}]`);
-  const storage = backend.conv2d(x.storageFor('conv2d'), weight.storageFor('conv2d'), bias ? bias.storageFor('conv2d') : null, g);
-  return makeResult('conv2d', backend, storage, [g.n, g.oc, g.oh, g.ow], inputs, (gy) => {
+  const storage = backend.conv2d(x.storageFor('conv2d'), weight.storageFor('conv2d'), bias ? bias.storageFor('conv2d') : null, g, activation);
+  const op = activation ? 'conv2d+relu' : 'conv2d';
+  const y: Tensor = makeResult(op, backend, storage, [g.n, g.oc, g.oh, g.ow], inputs, (gOut) => {
+    // Through the fused ReLU first: the convolution's own output gradient.
+    const gy = activation ? reluGradFromOutput(gOut, y) : gOut;
     const gs = gy.storageFor('conv2d backward');
     return [
       x.requiresGrad ? makeResult('conv2d grad', backend, backend.conv2dGradInput(gs, weight.storageFor('conv2d backward'), g), x.shape, []) : null,
@@ -53,4 +60,5 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       bias?.requiresGrad ? sum(gy, [0, 2, 3]) : null,
     ];
   });
+  return y;
 }

@@ -1,5 +1,5 @@
 /** Elementwise ops with broadcasting; each forward sits next to its local chain rule. */
-import type { BinaryOp, UnaryOp } from '../backend.js';
+import type { Activation, BinaryOp, UnaryOp } from '../backend.js';
 import { broadcastShapes, broadcastStrides } from '../shape.js';
 import { commonBackend, makeResult, Tensor } from '../tensor.js';
 import { scalar } from './creation.js';
@@ -24,6 +24,18 @@ export const log = (x: Tensor) => unary('log', x, (g) => div(g, x));
 export const sqrt = (x: Tensor) => unary('sqrt', x, (g, y) => div(g, mul(y, 2)));
 export const abs = (x: Tensor) => unary('abs', x, (g) => mul(g, unaryRaw('sign', x)));
 export const relu = (x: Tensor) => unary('relu', x, (g) => mul(g, unaryRaw('step', x)));
+/**
+ * The chain rule of a ReLU fused into the op that produced `y` (conv2d, linear): the gradient
+ * reaching the op's pre-activation is g · step(y), since y > 0 exactly where its input was.
+ */
+export const reluGradFromOutput = (g: Tensor, y: Tensor): Tensor => mul(g, unaryRaw('step', y));
+
+/** A fused activation option, checked (null when absent). */
+export function checkActivation(op: string, a: Activation | null | undefined): Activation | null {
+  if (a === undefined || a === null) return null;
+  if (a !== 'relu') throw new Error(`${op}: unknown activation ${JSON.stringify(a)} (supported: 'relu')`);
+  return a;
+}
 export const sigmoid = (x: Tensor) => unary('sigmoid', x, (g, y) => mul(g, mul(y, sub(1, y))));
 export const tanh = (x: Tensor) => unary('tanh', x, (g, y) => mul(g, sub(1, mul(y, y))));
 export const reciprocal = (x: Tensor) => unary('recip', x, (g, y) => neg(mul(g, mul(y, y))));

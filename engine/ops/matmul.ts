@@ -2,9 +2,10 @@
  * Matrix products. Backward passes use the kernels' transposed-operand variants
  * (Aᵀ·B, A·Bᵀ), so no transpose is ever materialised.
  */
-import type { Backend, MatmulEpilogue, MatmulGeometry, Storage } from '../backend.js';
+import type { Activation, Backend, MatmulEpilogue, MatmulGeometry, Storage } from '../backend.js';
 import { broadcastShapes, fmtShape, sameShape, sizeOf } from '../shape.js';
 import { commonBackend, makeResult, type Tensor } from '../tensor.js';
+import { checkActivation, reluGradFromOutput } from './elementwise.js';
 import { sumToShape } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 
@@ -58,13 +59,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+export interface LinearOptions {
+  /** Applied in the matmul's epilogue (after the bias): relu(linear(x)) in one pass. */
+  activation?: Activation | null;
+}
+
 /**
  * y = x·Wᵀ + b with W stored [out, in] (torch.nn.functional.linear); x is [..., in].
- * The bias is fused into the matmul's epilogue; its gradient is the sum of g over rows.
+ * The bias (and the optional activation) are fused into the matmul's epilogue; the bias
+ * gradient is the sum of g over rows.
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const backend = commonBackend('linear', inputs);
+  const activation = checkActivation('linear', options.activation);
   if (weight.rank !== 2) throw new Error(`linear: weight must be [out, in], got ${fmtShape(weight.shape)}`);
   const [out, inF] = weight.shape as [number, number];
   if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
@@ -75,8 +83,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const lead = x.shape.slice(0, -1);
   const s = product(backend, x.storageFor('linear'), weight.storageFor('linear'), {
     batch: 1, m: rows, k: inF, n: out, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0,
-  }, bias ? { bias: bias.storageFor('linear') } : undefined);
-  return makeResult('linear', backend, s, [...lead, out], inputs, (g) => {
+  }, { bias: bias ? bias.storageFor('linear') : null, relu: activation === 'relu' });
+  const y: Tensor = makeResult(activation ? 'linear+relu' : 'linear', backend, s, [...lead, out], inputs, (gOut) => {
+    // Through the fused ReLU first: the product's own output gradient.
+    const g = activation ? reluGradFromOutput(gOut, y) : gOut;
     const gs = g.storageFor('linear backward');
     return [
       x.requiresGrad
@@ -88,4 +98,5 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       bias?.requiresGrad ? sumToShape(g, bias.shape) : null,
     ];
   });
+  return y;
 }

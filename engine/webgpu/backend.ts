@@ -5,7 +5,7 @@ import type {
 import * as elementwise from '../../kernels/elementwise.js';
 import * as copy from '../../kernels/copy.js';
 import * as reduction from '../../kernels/reduce.js';
-import type { MatmulEpilogue } from '../backend.js';
+import type { Activation, MatmulEpilogue } from '../backend.js';
 import * as mm from '../../kernels/matmul.js';
 import * as conv from '../../kernels/conv2d.js';
 import * as pool from '../../kernels/pool2d.js';
@@ -86,8 +86,8 @@ export class WebGpuBackend implements Backend {
     return mm.matmul(this.rt, gs(a), gs(b), g, { bias: epilogue.bias ? gs(epilogue.bias) : null, relu: epilogue.relu });
   }
 
-  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry): Storage {
-    return conv.conv2dForward(this.rt, gs(x), gs(w), bias ? gs(bias) : null, g);
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation: Activation | null = null): Storage {
+    return conv.conv2dForward(this.rt, gs(x), gs(w), bias ? gs(bias) : null, g, activation === 'relu');
   }
 
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage {

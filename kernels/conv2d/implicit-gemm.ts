@@ -31,14 +31,16 @@ export interface ConvGemmConfig {
   checked: boolean;
   /** Partial sums for split-K (grad weight). */
   split: boolean;
-  /** Forward only: bias per output channel (a GEMM row), then optionally ReLU. */
+  /** Forward only: bias per output channel (a GEMM row). */
   bias: boolean;
+  /** Forward only: ReLU on the stored values (after the bias). */
+  relu?: boolean;
 }
 
 export const GEOMETRY = ['c', 'h', 'w', 'oc', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw', 'oh', 'ow'] as const;
 
 export function convGemmKey(c: ConvGemmConfig): string {
-  return `conv2d:gemm:${c.kind}:${c.tm}x${4 * c.tn}:wg${c.wgX}x${c.wgY}:a=${c.aVec ? 'vecK' : 'scalar'}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${c.split ? 'split' : c.bias ? 'bias' : 'nobias'}`;
+  return `conv2d:gemm:${c.kind}:${c.tm}x${4 * c.tn}:wg${c.wgX}x${c.wgY}:a=${c.aVec ? 'vecK' : 'scalar'}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${c.split ? 'split' : c.bias ? 'bias' : 'nobias'}${c.relu ? '+relu' : ''}`;
 }
 
 /** GEMM dimensions and batch strides of a convolution pass. */
@@ -117,6 +119,7 @@ function operands(c: ConvGemmConfig): [OperandCode, OperandCode] {
 export function convGemmProgram(c: ConvGemmConfig): Program {
   if (c.aVec && c.kind !== 'fwd') throw new Error('conv2d: vec4 weight rows only in the forward pass');
   if ((c.bias || c.split) && c.kind !== 'fwd' && !(c.split && c.kind === 'gradWeight')) throw new Error(`conv2d: ${convGemmKey(c)} is not a valid combination`);
+  if (c.relu && (c.kind !== 'fwd' || c.split)) throw new Error(`conv2d: ${convGemmKey(c)}: a fused ReLU belongs to an unsplit forward pass`);
   const inputs = [{ name: 'A', type: c.aVec ? 'array<vec4<f32>>' : undefined }, { name: 'B' }];
   if (c.bias) inputs.push({ name: 'Bias', type: undefined });
   const [a, b] = operands(c);
@@ -125,6 +128,6 @@ export function convGemmProgram(c: ConvGemmConfig): Program {
     inputs,
     outputs: [{ name: 'C', type: c.cVec ? 'array<vec4<f32>>' : undefined }],
     workgroupSize: [c.wgX, c.wgY],
-    body: () => gemmWgsl(c, a, b, { cVec: c.cVec, bias: c.bias, biasPerRow: true, relu: false }, { fns: helpers, params: geometryLets }),
+    body: () => gemmWgsl(c, a, b, { cVec: c.cVec, bias: c.bias, biasPerRow: true, relu: !!c.relu }, { fns: helpers, params: geometryLets }),
   };
 }

@@ -124,7 +124,8 @@ export function shiftedCopies(rt: GpuRuntime, x: GpuStorage, g: Conv2dGeometry, 
   return st;
 }
 
-export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity): GpuStorage {
+/** `relu`: max(y, 0) in the GEMM's store epilogue (after the bias). */
+export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity, relu = false): GpuStorage {
   const width = flatTextureWidth(rt, 1)!;
   const k = g.c * g.kh * g.kw;
   const P = g.oh * g.ow;
@@ -140,7 +141,7 @@ export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
     const nn = images * P;
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
     const ob = uploadU32(rt, stepOffsets(g, images * hp * ow4, ow4));
-    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias }, layout: 'nchw', shifted: { width } }, wt, st, bias, out,
+    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw', shifted: { width } }, wt, st, bias, out,
       [g.oc, k, nn, P, img0, hp * ow4, g.sh * ow4, g.oh * ow4, ow4], ob);
     rt.release(ob);
     rt.releaseTexture(st);

@@ -76,7 +76,8 @@ export function textureConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
   return g.oc >= 8 && k >= 1 && k <= max && Math.ceil(g.oc / 4) <= max && chunk >= 1 && textureBlock(g.oc, chunk * g.oh * g.ow) !== null;
 }
 
-export function textureConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity): GpuStorage {
+/** `relu`: max(y, 0) in the GEMM's store epilogue (after the bias). */
+export function textureConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity, relu = false): GpuStorage {
   const k = g.c * g.kh * g.kw;
   const P = g.oh * g.ow;
   const chunk = textureConvChunk(rt, g, chunkLimit);
@@ -94,7 +95,7 @@ export function textureConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
     rt.run(im2colProgram(xf ? fw! : 0), [xf ?? x], [xt], [g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, img0, nn, k],
       [Math.ceil(nn / 4 / 16), Math.ceil(k / 16), 1]);
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
-    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias }, layout: 'nchw' }, wt, xt, bias, out, [g.oc, k, nn, P, img0]);
+    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw' }, wt, xt, bias, out, [g.oc, k, nn, P, img0]);
     rt.releaseTexture(xt);
   }
   rt.releaseTexture(wt);

@@ -1,5 +1,9 @@
-/** 2-D convolution layer (torch.nn.Conv2d, NCHW); weight [out, in, kh, kw], bias [out]. */
-import { conv2d, type Generator, type Tensor, zeros } from '../../engine/index.js';
+/**
+ * 2-D convolution layer (torch.nn.Conv2d, NCHW); weight [out, in, kh, kw], bias [out].
+ * `activation: 'relu'` runs a ReLU in the convolution kernel's epilogue (what
+ * nn/fuse.ts's fuseForInference builds from Conv2d → ReLU); the keys are unchanged.
+ */
+import { type Activation, conv2d, type Generator, type Tensor, zeros } from '../../engine/index.js';
 import { defaultLayerInit } from '../init.js';
 import { type CreateOptions, Module } from '../module.js';
 
@@ -11,6 +15,8 @@ export interface Conv2dLayerOptions extends CreateOptions {
   dilation?: Pair;
   bias?: boolean;
   generator?: Generator;
+  /** Fused after the bias, inside the convolution kernel. */
+  activation?: Activation | null;
 }
 
 function pair(name: string, v: Pair, min: number): [number, number] {
@@ -26,6 +32,7 @@ export class Conv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly dilation: [number, number];
+  readonly activation: Activation | null;
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     super();
@@ -39,6 +46,8 @@ export class Conv2d extends Module {
     this.stride = pair('stride', options.stride ?? 1, 1);
     this.padding = pair('padding', options.padding ?? 0, 0);
     this.dilation = pair('dilation', options.dilation ?? 1, 1);
+    if (options.activation != null && options.activation !== 'relu') throw new Error(`Conv2d: unknown activation ${JSON.stringify(options.activation)} (supported: 'relu')`);
+    this.activation = options.activation ?? null;
     const w = this.registerParameter('weight', zeros([outChannels, inChannels, ...this.kernelSize], { backend }))!;
     const b = this.registerParameter('bias', bias ? zeros([outChannels], { backend }) : null);
     defaultLayerInit(w, b, generator);
@@ -54,7 +63,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.getParam('weight')!, this.getParam('bias'), { stride: this.stride, padding: this.padding, dilation: this.dilation });
+    return conv2d(x, this.getParam('weight')!, this.getParam('bias'), { stride: this.stride, padding: this.padding, dilation: this.dilation, activation: this.activation });
   }
 
   override extraRepr(): string {
@@ -63,6 +72,7 @@ export class Conv2d extends Module {
     if (this.stride.some((v) => v !== 1)) s += `, stride=${this.stride.join('x')}`;
     if (this.padding.some((v) => v !== 0)) s += `, padding=${this.padding.join('x')}`;
     if (this.dilation.some((v) => v !== 1)) s += `, dilation=${this.dilation.join('x')}`;
-    return `${s}, bias=${this.parameter('bias') !== null}`;
+    s += `, bias=${this.parameter('bias') !== null}`;
+    return this.activation ? `${s}, activation=${this.activation}` : s;
   }
 }

@@ -1,5 +1,9 @@
-/** Fully connected layer y = x·Wᵀ + b (torch.nn.Linear); weight [out, in], bias [out]. */
-import { type Generator, linear, type Tensor, zeros } from '../../engine/index.js';
+/**
+ * Fully connected layer y = x·Wᵀ + b (torch.nn.Linear); weight [out, in], bias [out].
+ * `activation: 'relu'` runs a ReLU in the matmul's epilogue (what nn/fuse.ts's
+ * fuseForInference builds from Linear → ReLU); the keys are unchanged.
+ */
+import { type Activation, type Generator, linear, type Tensor, zeros } from '../../engine/index.js';
 import { defaultLayerInit } from '../init.js';
 import { type CreateOptions, Module } from '../module.js';
 
@@ -7,11 +11,14 @@ export interface LinearOptions extends CreateOptions {
   bias?: boolean;
   /** Source of the initial values (the global generator by default). */
   generator?: Generator;
+  /** Fused after the bias, in the matmul's epilogue. */
+  activation?: Activation | null;
 }
 
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
+  readonly activation: Activation | null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
@@ -21,6 +28,8 @@ export class Linear extends Module {
     const { bias = true, generator, backend } = options;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
+    if (options.activation != null && options.activation !== 'relu') throw new Error(`Linear: unknown activation ${JSON.stringify(options.activation)} (supported: 'relu')`);
+    this.activation = options.activation ?? null;
     const w = this.registerParameter('weight', zeros([outFeatures, inFeatures], { backend }))!;
     const b = this.registerParameter('bias', bias ? zeros([outFeatures], { backend }) : null);
     defaultLayerInit(w, b, generator);
@@ -36,10 +45,11 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return linear(x, this.getParam('weight')!, this.getParam('bias'));
+    return linear(x, this.getParam('weight')!, this.getParam('bias'), { activation: this.activation });
   }
 
   override extraRepr(): string {
-    return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.parameter('bias') !== null}`;
+    const s = `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.parameter('bias') !== null}`;
+    return this.activation ? `${s}, activation=${this.activation}` : s;
   }
 }
