@@ -43,3 +43,4 @@ export type { FitOptions, FitResult } from './fit.js';
 export { SparseLinear, SparseConv2d, toSparse, SparseSequential } from './sparse/index.js';
 export type { SparseConv2dGeometry, ToSparseOptions, SparseChoice, SparseFormat } from './sparse/index.js';
 export { Residual, Concat } from './layers/residual.js';
+export { fuseForInference } from './fuse.js';
