@@ -19,13 +19,17 @@
  *     ones whose weights the masks hold at zero); plus the seed's configuration,
  *     mnist-cnn2 pruned to 6 and 2 filters (6,130 → 3,052 parameters).
  * The masked and compacted outputs are checked against each other on every run.
+ * With `fuse`, the dense and the compacted models are also timed after nn/fuse.ts's
+ * fuseForInference (BatchNorm folded into the conv before it, ReLU in the conv / matmul
+ * epilogue) — both fused, so their speedup and realization compare like for like — and
+ * each fused model's output is checked against its unfused source.
  *
  * Training on llvmpipe is slow: epochs, subsets and batch sizes are options;
  * `quick` is a small sanity run (subsets, one sparsity, small CIFAR batch).
  */
 import { writeFileSync } from 'node:fs';
 import { runAsMain } from './main.js';
-import { Adam, createModel, evaluate, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
+import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
 import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/index.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { accountModel, type ModelAccount } from './accounting.js';
@@ -59,6 +63,8 @@ export interface CompactBenchOptions {
   timeMasked?: boolean;
   /** Also time every layer of the dense and compacted models at the largest batch (bench/layer-times.ts). */
   layerTimes?: boolean;
+  /** Also time the dense and compacted models after fuseForInference (nn/fuse.ts); default false. */
+  fuse?: boolean;
   protocol?: Partial<ProtocolOptions>;
   seed?: number;
   log?: (line: string) => void;
@@ -75,6 +81,20 @@ export interface Timed {
   maskedSpeedup: number | null;
   /** speedup / FLOP speedup. */
   realization: number;
+  /** With `fuse`: both models after fuseForInference. */
+  fused?: FusedTimed;
+}
+
+export interface FusedTimed {
+  dense: Measurement;
+  compacted: Measurement;
+  /** fused dense / fused compacted (medians). */
+  speedup: number;
+  /** speedup / FLOP speedup (fusion leaves the Conv2d/Linear FLOPs as they are). */
+  realization: number;
+  /** unfused / fused medians: what fusion alone buys each model. */
+  denseGain: number;
+  compactedGain: number;
 }
 
 export interface CompactRow {
@@ -90,8 +110,10 @@ export interface CompactRow {
   outputError: number;
   latency: Timed[];
   accuracy?: { baseline: number; pruned: number; finetuned: number };
-  /** With `layerTimes`: ms per module type, dense and compacted, at the largest batch. */
-  layerTimes?: { batch: number; dense: LayerTimes; compacted: LayerTimes };
+  /** With `layerTimes`: ms per module type, dense and compacted, at the largest batch (and both fused, with `fuse`). */
+  layerTimes?: { batch: number; dense: LayerTimes; compacted: LayerTimes; fused?: { dense: LayerTimes; compacted: LayerTimes } };
+  /** With `fuse`: max |fused − unfused| / max |unfused| on a probe batch, dense and compacted. */
+  fusedOutputError?: { dense: number; compacted: number };
 }
 
 export interface CompactReport {
@@ -180,15 +202,35 @@ function toMarkdown(r: Omit<CompactReport, 'markdown'>): string {
       out.push(`| ${cells.join(' | ')} |`);
     }
     out.push('');
+    if (rows[0]!.latency[0]!.fused) {
+      out.push('Fused for inference (nn/fuse.ts fuseForInference on both models: BatchNorm folded into the conv, ReLU in the conv / matmul epilogue); ' +
+        'gain = unfused / fused time of the same model:', '');
+      out.push(`Dense fused: ${batches.map((b, i) => { const f = dense0.latency[i]!.fused!; return `batch ${b}: ${ms(f.dense)} ms (gain ${f.denseGain.toFixed(2)}×)`; }).join(', ')}.`, '');
+      const fhead = ['criterion', 'sparsity', 'FLOP speedup', ...batches.flatMap((b) => [`compacted fused ms (b${b})`, `gain (b${b})`, `fused speedup (b${b})`, `fused realization (b${b})`, `unfused realization (b${b})`]), 'max rel. Δ fused (dense / compacted)'];
+      out.push(`| ${fhead.join(' | ')} |`, `|${fhead.map(() => '---').join('|')}|`);
+      for (const x of rows) {
+        const cells = [x.criterion, pct(x.sparsity), `${x.flops.speedup.toFixed(2)}×`];
+        for (const t of x.latency) cells.push(ms(t.fused!.compacted), `${t.fused!.compactedGain.toFixed(2)}×`, `${t.fused!.speedup.toFixed(2)}×`, t.fused!.realization.toFixed(2), t.realization.toFixed(2));
+        cells.push(x.fusedOutputError ? `${x.fusedOutputError.dense.toExponential(1)} / ${x.fusedOutputError.compacted.toExponential(1)}` : '—');
+        out.push(`| ${cells.join(' | ')} |`);
+      }
+      out.push('');
+    }
     const timed = rows.filter((x) => x.layerTimes);
     if (timed.length) {
-      const types = [...new Set(timed.flatMap((x) => [...Object.keys(x.layerTimes!.dense), ...Object.keys(x.layerTimes!.compacted)]))];
+      const all = (x: CompactRow) => [x.layerTimes!.dense, x.layerTimes!.compacted, ...(x.layerTimes!.fused ? [x.layerTimes!.fused.dense, x.layerTimes!.fused.compacted] : [])];
+      const types = [...new Set(timed.flatMap((x) => all(x).flatMap((t) => Object.keys(t))))];
       const total = (t: LayerTimes) => Object.values(t).reduce((a, b) => a + b, 0);
       out.push(`Time per layer type at batch ${timed[0]!.layerTimes!.batch} (ms, each layer timed alone; bench/layer-times.ts):`, '');
       out.push(`| model | ${types.join(' | ')} | sum |`, `|---|${types.map(() => '---:').join('|')}|---:|`);
       const line = (label: string, t: LayerTimes) => `| ${label} | ${types.map((k) => (t[k] ?? 0).toFixed(1)).join(' | ')} | ${total(t).toFixed(1)} |`;
       out.push(line('dense', timed[0]!.layerTimes!.dense));
       for (const x of timed) out.push(line(`compacted ${x.criterion} ${pct(x.sparsity)}`, x.layerTimes!.compacted));
+      const fused = timed.filter((x) => x.layerTimes!.fused);
+      if (fused.length) {
+        out.push(line('dense fused', fused[0]!.layerTimes!.fused!.dense));
+        for (const x of fused) out.push(line(`compacted ${x.criterion} ${pct(x.sparsity)} fused`, x.layerTimes!.fused!.compacted));
+      }
       out.push('');
     }
   }
@@ -216,17 +258,19 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
   const finetuneLr = opts.finetuneLr ?? 1e-3;
   const batchSize = opts.batchSize ?? 64;
   const maskedOnce = opts.maskedOnce ?? true;
+  const fuse = opts.fuse ?? false;
   const protocol: ProtocolOptions = { ...DEFAULT_PROTOCOL, ...(quick ? { warmup: 1, reps: 3, budgetS: 2 } : {}), ...opts.protocol };
 
   const device = await init({ backend: 'webgpu' });
   log(`device: ${device.adapter} (${device.featureLevel})`);
-  const config = { models, sparsities, criteria, batches, cifarBatches, trainLimit: trainLimit ?? 60000, testLimit: testLimit ?? 10000, epochs, finetuneEpochs, lr, finetuneLr, batchSize, optimizer: 'Adam', seed, quick, protocol };
+  const config = { models, sparsities, criteria, batches, cifarBatches, trainLimit: trainLimit ?? 60000, testLimit: testLimit ?? 10000, epochs, finetuneEpochs, lr, finetuneLr, batchSize, optimizer: 'Adam', seed, quick, fuse, protocol };
   const notes = [
     'FLOPs: multiply-add = 2 FLOPs, Conv2d and Linear layers only, per sample (bench/accounting.ts).',
     'Speedup = dense median / compacted median at the same batch; realization = speedup / FLOP speedup (FLOP speedup = dense FLOPs / compacted FLOPs).',
     'Masked = filters zeroed through weight_orig × weight_mask (pruning/), same dense shapes; its speedup is dense / masked.',
     'conv4 runs on synthetic CIFAR-shaped inputs (no CIFAR-10 offline): latency only, no accuracy.',
     'Filter pruning excludes the output head (pruning/ default); widths list every Conv2d/Linear output count after compaction.',
+    ...(fuse ? ['Fused = fuseForInference (nn/fuse.ts) applied to the dense and to the compacted model (eval mode): BatchNorm folded into the preceding conv/linear, ReLU in its kernel epilogue; fused speedup = fused dense / fused compacted, same FLOP speedup.'] : []),
   ];
   let mnist: Mnist | null = null;
   const rows: CompactRow[] = [];
@@ -254,6 +298,17 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
       denseLat.set(b, await latency(dense, spec.inputShape, b, protocol));
       log(`${name}: dense batch ${b}: ${ms(denseLat.get(b)!)} ms`);
     }
+    // Fused for inference: the trained dense model in eval mode, fused once.
+    const denseFused = fuse ? fuseForInference(dense.eval()) : null;
+    const denseFusedError = denseFused ? await outputError(dense, denseFused, spec.inputShape) : NaN;
+    const denseFusedLayers = denseFused && opts.layerTimes ? await layerTimes(denseFused, probe, [bigBatch, ...spec.inputShape], protocol) : null;
+    const denseFusedLat = new Map<number, Measurement>();
+    if (denseFused) {
+      for (const b of bs) {
+        denseFusedLat.set(b, await latency(denseFused, spec.inputShape, b, protocol));
+        log(`${name}: dense fused batch ${b}: ${ms(denseFusedLat.get(b)!)} ms (max rel. Δ vs unfused ${denseFusedError.toExponential(1)})`);
+      }
+    }
     for (const sparsity of sparsities) {
       const maskedLat = new Map<number, Measurement>();
       for (const criterion of criteria) {
@@ -264,6 +319,8 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
         const smallAcc = await accountModel(small, spec.inputShape, { checkpoint: true });
         const err = await outputError(masked, small, spec.inputShape);
         const flopSpeedup = denseAcc.totals.flops / smallAcc.totals.flops;
+        const smallFused = fuse ? fuseForInference(small.eval()) : null;
+        const smallFusedError = smallFused ? await outputError(small, smallFused, spec.inputShape) : NaN;
         const timed: Timed[] = [];
         for (const b of bs) {
           const measureMasked = (opts.timeMasked ?? true) && (!maskedOnce || isMnist || criterion === criteria[0]);
@@ -272,8 +329,16 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
           const c = await latency(small, spec.inputShape, b, protocol);
           const d = denseLat.get(b)!;
           const speedup = d.median / c.median;
-          timed.push({ batch: b, dense: d, masked: m, compacted: c, speedup, maskedSpeedup: m ? d.median / m.median : null, realization: speedup / flopSpeedup });
+          const t: Timed = { batch: b, dense: d, masked: m, compacted: c, speedup, maskedSpeedup: m ? d.median / m.median : null, realization: speedup / flopSpeedup };
           log(`${name} ${criterion} ${pct(sparsity)} batch ${b}: masked ${m ? ms(m) : '—'} ms, compacted ${ms(c)} ms, speedup ${speedup.toFixed(2)}× vs FLOPs ${flopSpeedup.toFixed(2)}×`);
+          if (smallFused) {
+            const fd = denseFusedLat.get(b)!;
+            const fc = await latency(smallFused, spec.inputShape, b, protocol);
+            const fs = fd.median / fc.median;
+            t.fused = { dense: fd, compacted: fc, speedup: fs, realization: fs / flopSpeedup, denseGain: d.median / fd.median, compactedGain: c.median / fc.median };
+            log(`${name} ${criterion} ${pct(sparsity)} batch ${b} fused: dense ${ms(fd)} ms, compacted ${ms(fc)} ms, speedup ${fs.toFixed(2)}× (realization ${t.fused.realization.toFixed(2)}, unfused ${t.realization.toFixed(2)})`);
+          }
+          timed.push(t);
         }
         const row: CompactRow = {
           model: name, criterion, sparsity,
@@ -282,7 +347,13 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
           flops: { dense: denseAcc.totals.flops, masked: maskedAcc.totals.flops, effectiveMasked: maskedAcc.totals.effectiveFlops, compacted: smallAcc.totals.flops, speedup: flopSpeedup },
           checkpointBytes: { dense: denseAcc.checkpointBytes!, masked: maskedAcc.checkpointBytes!, compacted: smallAcc.checkpointBytes! },
           outputError: err, latency: timed,
-          ...(denseLayers ? { layerTimes: { batch: bigBatch, dense: denseLayers, compacted: await layerTimes(small, probe, [bigBatch, ...spec.inputShape], protocol) } } : {}),
+          ...(denseLayers ? {
+            layerTimes: {
+              batch: bigBatch, dense: denseLayers, compacted: await layerTimes(small, probe, [bigBatch, ...spec.inputShape], protocol),
+              ...(denseFusedLayers && smallFused ? { fused: { dense: denseFusedLayers, compacted: await layerTimes(smallFused, probe, [bigBatch, ...spec.inputShape], protocol) } } : {}),
+            },
+          } : {}),
+          ...(smallFused ? { fusedOutputError: { dense: denseFusedError, compacted: smallFusedError } } : {}),
         };
         if (isMnist && mnist) {
           const pruned = (await evaluate(small, mnist.test)).accuracy;
@@ -293,6 +364,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
         rows.push(row);
         masked.dispose();
         small.dispose();
+        smallFused?.dispose();
       }
     }
     if (name === 'mnist-cnn2' && mnist) {
@@ -307,6 +379,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
       small.dispose();
     }
     dense.dispose();
+    denseFused?.dispose();
   }
   const base = { date: new Date().toISOString(), device, protocol: describeProtocol(protocol, 'backend.sync(): queue.onSubmittedWorkDone()'), notes, config, rows, seed: seedRow };
   const report: CompactReport = { ...base, markdown: toMarkdown(base) };

@@ -6,14 +6,20 @@
  * they show which layers shrink with compaction and which do not.
  */
 import { noGrad, sync, type Tensor, tensor, tidy } from '../engine/index.js';
-import { type Module, Sequential } from '../nn/index.js';
+import { Conv2d, Linear, type Module, Sequential } from '../nn/index.js';
 import { measure, type ProtocolOptions } from './protocol.js';
 
-/** Milliseconds per module type (Conv2d, BatchNorm2d, ReLU, …), in first-seen order. */
+/** Milliseconds per module type (Conv2d, BatchNorm2d, ReLU, …; Conv2d+ReLU for a fused activation), in first-seen order. */
 export type LayerTimes = Record<string, number>;
 
 function leaves(m: Module): Module[] {
   return m instanceof Sequential ? m.children().flatMap(leaves) : [m];
+}
+
+/** The module's type, with its fused activation (nn/fuse.ts) when it has one. */
+function typeOf(m: Module): string {
+  const type = m.constructor.name;
+  return (m instanceof Conv2d || m instanceof Linear) && m.activation === 'relu' ? `${type}+ReLU` : type;
 }
 
 export async function layerTimes(model: Module, input: Float32Array, shape: readonly number[], protocol: ProtocolOptions): Promise<LayerTimes> {
@@ -25,7 +31,7 @@ export async function layerTimes(model: Module, input: Float32Array, shape: read
     for (const layer of leaves(model)) {
       const x = acts[acts.length - 1]!;
       const t = await measure(() => noGrad(() => tidy(() => void layer.forward(x))), () => sync(), protocol);
-      const type = layer.constructor.name;
+      const type = typeOf(layer);
       out[type] = (out[type] ?? 0) + t.median * 1e3;
       acts.push(noGrad(() => layer.forward(x)));
     }
