@@ -92,9 +92,42 @@ var<private> NEG_INF_BITS: u32 = 0xff800000u;` +
   Y[i] = best;${indices ? '\n  ARGMAX[i] = f32(bestIdx);' : ''}`),
 });
 
+/**
+ * Inference max pooling 2×2, stride 2, no padding, over inputs of even height and a width
+ * a multiple of 8: one invocation per 4 outputs, from 4 aligned vec4 loads (2 rows × 8
+ * columns) — on llvmpipe a quarter of the per-lane storage loads of the general kernel, and
+ * no per-window index math. Same semantics: NaN propagates (a NaN replaces a number, never
+ * the reverse), and a later value replaces the running maximum only when greater.
+ */
+const maxPool2x2Program: Program = {
+  key: 'maxpool2d:fwd:2x2vec4',
+  inputs: [{ name: 'X', type: 'array<vec4<f32>>' }],
+  outputs: [{ name: 'Y', type: 'array<vec4<f32>>' }],
+  workgroupSize: [WG],
+  // params: output vec4s, OW/4, W/4
+  body: () => `${udivWgsl}
+fn pick(best: vec4<f32>, v: vec4<f32>) -> vec4<f32> { return select(best, v, ((v > best) | (v != v)) & (best == best)); }
+${perElementMain(`  let ow4 = pu(1u); let w4 = pu(2u);
+  let row = udiv(i, ow4); let ox4 = i - row * ow4;
+  let top = row * 2u * w4 + ox4 * 2u;
+  let a0 = X[top]; let a1 = X[top + 1u]; let b0 = X[top + w4]; let b1 = X[top + w4 + 1u];
+  var best = vec4<f32>(a0.x, a0.z, a1.x, a1.z);
+  best = pick(best, vec4<f32>(a0.y, a0.w, a1.y, a1.w));
+  best = pick(best, vec4<f32>(b0.x, b0.z, b1.x, b1.z));
+  best = pick(best, vec4<f32>(b0.y, b0.w, b1.y, b1.w));
+  Y[i] = best;`)}`,
+};
+
+const isVec4Pool2x2 = (g: Pool2dGeometry) =>
+  g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2 && g.ph === 0 && g.pw === 0 && g.h % 2 === 0 && g.w % 8 === 0;
+
 export function maxPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry, indices = true): { out: GpuStorage; argmax: GpuStorage | null } {
   const total = g.n * g.c * g.oh * g.ow;
   const out = rt.alloc(total);
+  if (!indices && isVec4Pool2x2(g)) {
+    rt.run(maxPool2x2Program, [x], [out], [total / 4, g.ow / 4, g.w / 4], Math.ceil(total / 4 / WG));
+    return { out, argmax: null };
+  }
   const argmax = indices ? rt.alloc(total) : null;
   rt.run(maxForwardProgram(indices), [x], argmax ? [out, argmax] : [out], poolParams(total, g), Math.ceil(total / WG));
   return { out, argmax };

@@ -117,6 +117,7 @@ const poolCases: PoolSpec[] = [
   { n: 2, c: 1, h: 1, w: 6, kh: 1, kw: 3, sh: 1, sw: 2, ph: 0, pw: 1 },
   { n: 4, c: 1, h: 9, w: 10, kh: 2, kw: 2, sh: 3, sw: 3 }, // stride > kernel: some inputs are in no window
   { n: 2, c: 4, h: 13, w: 12, kh: 3, kw: 3, sh: 2, ph: 1 },
+  { n: 3, c: 2, h: 6, w: 16, kh: 2, kw: 2 }, // without indices: the vec4 2×2 kernel (as case 0)
 ];
 
 /** Small integers make ties common (first maximum must win); an all-negative plane checks that padding is −inf, not 0. */
@@ -179,6 +180,17 @@ describe('pool2d kernels match the CPU reference', () => {
     expect(argmax[1]).toBe(4);
     expect([argmax[0], argmax[2], argmax[3]]).toEqual([want.argmax[0], want.argmax[2], want.argmax[3]]);
     expect(argmax[2]).toBe(13);
+  });
+
+  it('the vec4 2x2 inference kernel propagates NaN like the general one', async () => {
+    const g = poolGeometry({ n: 1, c: 2, h: 4, w: 8, kh: 2, kw: 2 });
+    const x = randn(new Generator(8), g.c * g.h * g.w);
+    for (const k of [0, 3, 9, 12, 13, 21, 22, 30, 50]) x[k] = NaN; // first, later, second-row and several per window
+    x[40] = -Infinity;
+    const want = cpuPool.maxPool2d(Float64Array.from(x), g);
+    const got = Array.from(await rt.read(track(maxPool2d(rt, upload(x), g, false).out)));
+    expect(got.map((v) => Number.isNaN(v))).toEqual(Array.from(want.out, (v) => Number.isNaN(v)));
+    expect(got.filter((v) => !Number.isNaN(v))).toEqual(Array.from(want.out).filter((v) => !Number.isNaN(v)));
   });
 
   it('releases every storage it made', () => {
