@@ -52,7 +52,7 @@ const scratch = () => new Generator(0);
 export function fuseForInference(model: Module): Module {
   for (const [path, m] of model.namedModules()) {
     if (m.training) {
-      throw new Error(`fuseForInference: ${m.typeName()} ${where(path)} is in training mode; call model.eval() first ` +
+      throw new Error(`fuseForInference: ${path ? `${m.typeName()} '${path}'` : `the model (${m.typeName()})`} is in training mode; call model.eval() first ` +
         '(fusion folds BatchNorm\'s running statistics, which only eval mode uses, as torch\'s fuse_conv_bn_eval requires)');
     }
   }

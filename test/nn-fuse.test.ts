@@ -227,7 +227,7 @@ describe('fuseForInference: what it leaves and what it refuses', () => {
   it('refuses a model in training mode, like torch\'s fuse_conv_bn_eval', () => {
     setBackend('cpu');
     const model = createModel('conv4', { seed: 1 });
-    expect(() => fuseForInference(model)).toThrow(/fuseForInference: Sequential the model is in training mode; call model\.eval\(\) first/);
+    expect(() => fuseForInference(model)).toThrow(/fuseForInference: the model \(Sequential\) is in training mode; call model\.eval\(\) first/);
     model.eval();
     ((model as Sequential).at('features') as Sequential).at(1).train();
     expect(() => fuseForInference(model)).toThrow(/BatchNorm2d 'features\.1' is in training mode/);
