@@ -1,7 +1,9 @@
 /**
  * NCHW conv2d launchers: forward, gradient w.r.t. the input and gradient w.r.t. the
- * weights. The forward pass runs the texture GEMM over an im2col texture where the
- * shapes fit the device's textures (kernels/conv2d/texture-conv.ts). Otherwise, and for
+ * weights. The forward pass runs the texture GEMM where the shapes fit the device's
+ * textures: reading x in place (kernels/conv2d/window-conv.ts: stride 1, rows a multiple
+ * of 4 wide), over shifted copies of x (conv2d/shifted-conv.ts: output rows a multiple of
+ * 4 wide) or over an im2col texture (conv2d/texture-conv.ts). Otherwise, and for
  * the gradients, the main path is implicit GEMM on the register-blocked matmul skeleton
  * (kernels/conv2d/implicit-gemm.ts; no im2col buffer), and 1×1 stride-1 unpadded
  * convolutions go straight to the matmul kernels. The direct kernels below (one
@@ -18,6 +20,7 @@ import { convGemmDims, convGemmParams, convGemmProgram, type ConvGemmConfig, typ
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
 import { textureConvFits, textureConvForward } from './conv2d/texture-conv.js';
 import { shiftedConvFits, shiftedConvForward } from './conv2d/shifted-conv.js';
+import { windowConvFits, windowConvForward } from './conv2d/window-conv.js';
 
 const WG = 64;
 
@@ -249,8 +252,10 @@ export function isPointwise(g: Conv2dGeometry): boolean {
  * epilogue (no separate pass over y).
  */
 export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, relu = false): GpuStorage {
-  // Texture GEMM over shifted copies of x where output rows are a multiple of 4 wide
+  // Texture GEMM reading x in place for stride-1 convolutions over rows a multiple of 4 wide
+  // (kernels/conv2d/window-conv.ts), else over shifted copies of x where output rows are
   // (kernels/conv2d/shifted-conv.ts), else over an im2col texture (kernels/conv2d/texture-conv.ts).
+  if (windowConvFits(rt, g)) return windowConvForward(rt, x, w, bias, g, Infinity, relu);
   if (shiftedConvFits(rt, g)) return shiftedConvForward(rt, x, w, bias, g, Infinity, relu);
   if (textureConvFits(rt, g)) return textureConvForward(rt, x, w, bias, g, Infinity, relu);
   if (isPointwise(g) && !bias) {

@@ -18,6 +18,7 @@ import { convGemmProgram, type ConvGemmKind } from '../kernels/conv2d/implicit-g
 import { programSource } from '../kernels/program.js';
 import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
 import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
+import { windowConvFits, windowConvForward } from '../kernels/conv2d/window-conv.js';
 
 const outSize = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 type Spec = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw?: number; sh?: number; sw?: number; ph?: number; pw?: number; dh?: number; dw?: number };
@@ -197,6 +198,47 @@ describe('conv2d forward through the texture GEMM over shifted copies of x', () 
     const before = rt.memoryStats().inUseBytes;
     const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
     const y = track(shiftedConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
+    await rt.read(y);
+    expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
+  });
+});
+
+describe('conv2d forward through the texture GEMM reading x in place (window)', () => {
+  // Stride 1, undilated, input and output rows a multiple of 4 wide; heights that leave a
+  // partial block of 4 output rows, padding 0–3, kernels 1–7 wide.
+  const WINDOW: Spec[] = [
+    { n: 2, c: 3, h: 8, w: 8, oc: 8, kh: 3, ph: 1 },
+    { n: 2, c: 16, h: 7, w: 8, oc: 16, kh: 3, ph: 1 }, // 7 rows: a partial row block
+    { n: 2, c: 6, h: 14, w: 28, oc: 16, kh: 5, kw: 5, ph: 2 }, // LeNet-5 conv1-like, wide rows
+    { n: 2, c: 6, h: 12, w: 12, oc: 16, kh: 5 }, // 5×5, no padding: a shift of a whole texel
+    { n: 1, c: 4, h: 9, w: 8, oc: 12, kh: 3, kw: 7, ph: 2, pw: 3 }, // 7 wide, padding 3
+    { n: 2, c: 5, h: 4, w: 4, oc: 8, kh: 1 }, // 1×1
+    { n: 3, c: 2, h: 5, w: 16, oc: 9, kh: 2, kw: 1, ph: 1, pw: 0 }, // 9 channels, kh > kw, 6 output rows
+  ];
+  it('matches the reference with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
+    // Every shape is eligible (at a batch large enough to fill the GEMM's blocks).
+    for (const s of WINDOW) expect(windowConvFits(rt, geometry({ ...s, n: 256 })), JSON.stringify(s)).toBe(true);
+    await checkChunked(windowConvForward, WINDOW);
+  });
+  it('applies a fused ReLU, with every block shape', async () => {
+    const g = geometry({ n: 2, c: 5, h: 7, w: 12, oc: 12, kh: 3, ph: 1 });
+    const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * 9), bias = randn(g.oc);
+    const want = cpuConv.conv2d(f64(x), f64(w), f64(bias), g).map((v) => Math.max(v, 0));
+    const [gx, gw, gb] = [x, w, bias].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage];
+    for (const block of [{ r: 4, t: 4 }, { r: 4, t: 2 }, { r: 2, t: 2 }, { r: 1, t: 3 }]) {
+      expectClose(await rt.read(track(windowConvForward(rt, gx, gw, gb, g, Infinity, true, block))), want, `block ${block.r}x${block.t}`);
+    }
+  });
+  it('is chosen only for stride-1 undilated convolutions over 4-multiple rows, and frees its textures', async () => {
+    expect(windowConvFits(rt, geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
+    expect(windowConvFits(rt, geometry({ n: 2, c: 4, h: 11, w: 15, oc: 8, kh: 3, sh: 2, ph: 1 }))).toBe(false); // stride 2
+    expect(windowConvFits(rt, geometry({ n: 1, c: 5, h: 9, w: 12, oc: 10, kh: 3, dh: 2, dw: 2, ph: 2 }))).toBe(false); // dilated
+    expect(windowConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(false); // 10 wide
+    expect(windowConvFits(rt, geometry({ n: 2, c: 3, h: 6, w: 8, oc: 8, kh: 3, kw: 5, ph: 1, pw: 6 }))).toBe(false); // padding past a texel
+    expect(windowConvFits(rt, geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }))).toBe(false); // 6 channels
+    const before = rt.memoryStats().inUseBytes;
+    const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
+    const y = track(windowConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
     await rt.read(y);
     expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
   });

@@ -179,6 +179,23 @@ export class GpuRuntime {
     return t;
   }
 
+  /**
+   * Copies `count` vec4s of `src`, from vec4 `first` on, into an rgba32float texture `width`
+   * texels wide (rows of a multiple of 256 bytes), vec4 first + i at (i % width, i / width);
+   * null when they do not fit one texture. Recorded in order with the dispatches.
+   */
+  flatVec4Texture(src: GpuStorage, width: number, first: number, count: number): GpuTexture | null {
+    if ((width * 16) % 256 !== 0) throw new Error(`internal: flatVec4Texture needs rows of a multiple of 256 bytes, got ${width * 16}`);
+    if (src.size < (first + count) * 4) throw new Error(`internal: flatVec4Texture: ${src.size} elements, ${(first + count) * 4} needed`);
+    const t = this.allocTexture('rgba32float', width, Math.max(1, Math.ceil(count / width)));
+    if (!t || count === 0) return t;
+    const enc = this.endPass();
+    const full = Math.floor(count / width), rest = count - full * width;
+    if (full > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: first * 16, bytesPerRow: width * 16 }, { texture: t.texture }, [width, full]);
+    if (rest > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: (first + full * width) * 16, bytesPerRow: width * 16 }, { texture: t.texture, origin: [0, full] }, [rest, 1]);
+    return t;
+  }
+
   releaseTexture(t: GpuTexture): void {
     if (t.released) return;
     t.released = true;

@@ -41,6 +41,17 @@ export interface TextureGemmConfig {
    */
   shifted?: { width: number };
   /**
+   * B read from the convolution's input itself (stride-1, undilated convolutions over rows
+   * a multiple of 4 wide; kernels/conv2d/window-conv.ts) instead of from shifted copies: a
+   * flat texture `width` texels wide, texel (plane·H + y)·W4 + q = x[plane, y, 4q … 4q+3]
+   * for the chunk's images. The K loop walks (ci, ky) and unrolls kx: the texels of one
+   * input row that the output texel's KW windows touch are loaded once (zero outside the
+   * image), and each kx's B vec4 is a lane shift of two of them; an invocation's T output
+   * texels are a column (T output rows), so each input row loaded serves KH of them. Params
+   * 5–11: C, H, W4, ⌈OH/T⌉·OW4, OW4, invocations (images·⌈OH/T⌉·OW4), OH. Needs 'nchw'.
+   */
+  window?: { width: number; kh: number; kw: number; ph: number; pw: number };
+  /**
    * Store each 4-column texel of C as one vec4 (C bound as vec4s): set by runTextureGemm when
    * N (and for 'nchw' the pixels an image, P) is a multiple of 4, so the 4 columns are
    * consecutive and 4-aligned in memory. A quarter of the stores, each of which llvmpipe
@@ -71,8 +82,10 @@ export function textureGemmProgram(c: TextureGemmConfig): Program {
   // Stores go column by column: the column's part of the address (for 'nchw' the image
   // and pixel, split by udiv's float division) is worked out once for the 4R rows it
   // feeds, not once per element.
+  // Output texel t of this invocation: n0 + t, or for the window GEMM (a column of texels) nt{t}.
+  const texelOf = (t: number) => (c.window ? `nt${t}` : `(n0 + ${t}u)`);
   const scalarStore = (t: number) => [0, 1, 2, 3].map((j) => `
-  { let n = (n0 + ${t}u) * 4u + ${j}u;
+  { let n = ${texelOf(t)} * 4u + ${j}u;
     if (n < N) {
       ${nchw ? 'let img = udiv(n, P); let col = (IMG0 + img) * M * P + (n - img * P);' : 'let col = n;'}
 ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u + ${i}u;
@@ -84,7 +97,7 @@ ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u +
     } }`).join('');
   // vec4 stores (in vec4 units): the texel's 4 columns are whole and consecutive.
   const vec4Store = (t: number) => `
-  { let n4i = n0 + ${t}u;
+  { let n4i = ${texelOf(t)};
     if (n4i < n4) {
       ${nchw ? 'let n = n4i * 4u; let img = udiv(n, P); let col = ((IMG0 + img) * M * P + (n - img * P)) / 4u; let P4 = P / 4u;' : 'let col = n4i; let N4 = N / 4u;'}
       ${bias && !nchw ? 'let bn = vec4<f32>(Bias[n4i * 4u], Bias[n4i * 4u + 1u], Bias[n4i * 4u + 2u], Bias[n4i * 4u + 3u]);' : ''}
@@ -97,10 +110,12 @@ ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u +
     } }`;
   const store = c.vec4Store ? vec4Store : scalarStore;
   const shifted = c.shifted;
+  const win = c.window;
+  if (win && !nchw) throw new Error('internal: the window GEMM needs the nchw layout');
   if (shifted && !nchw) throw new Error('internal: the shifted-copies GEMM needs the nchw layout');
   const aLoads = rs.map((r) => `    let a${r} = textureLoad(AT, vec2<u32>(am${r}, p), 0);`).join('\n');
   const fmas = rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `    ${acc(r, t, i)} += a${r}.${'xyzw'[i]} * b${t};`))).join('\n');
-  const loop = shifted
+  const loop = win ? windowLoop(win, rs, ts, acc) : shifted
     ? `${ts.map((t) => `  let v${t} = shiftedBase(bn${t});`).join('\n')}
   for (var p = 0u; p < K; p++) {
     let u = Offsets[p];
@@ -122,18 +137,18 @@ fn shiftedBase(n4: u32) -> u32 {
   return img * pu(5u) + oy * pu(6u) + ox4;
 }` : '';
   return {
-    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}${c.vec4Store ? ':v4' : ''}:wg${wgY}`,
+    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}${win ? `:window${win.width}:${win.kh}x${win.kw}p${win.ph}x${win.pw}` : ''}${c.vec4Store ? ':v4' : ''}:wg${wgY}`,
     inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : []), ...(shifted ? [{ name: 'Offsets', type: 'array<u32>' }] : [])],
     outputs: [{ name: 'C', type: c.vec4Store ? 'array<vec4<f32>>' : 'array<f32>' }],
     workgroupSize: [WG_SIZE / wgY, wgY],
     // params: M, K, N (, P, IMG0 for the nchw layout; then the shifted-copies geometry)
-    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}
+    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}${win ? windowHelpers : ''}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = pu(0u); let K = pu(1u); let N = pu(2u);${nchw ? ' let P = pu(3u); let IMG0 = pu(4u);' : ''}
   let m4 = (M + 3u) / 4u; let n4 = (N + 3u) / 4u;
   let m0 = gid.y * ${c.r}u; let n0 = gid.x * ${c.t}u;
-  if (m0 >= m4 || n0 >= n4) { return; }
+  if (m0 >= m4 || ${c.window ? 'gid.x >= pu(10u)' : 'n0 >= n4'}) { return; }
 ${rs.map((r) => `  let am${r} = min(m0 + ${r}u, m4 - 1u);`).join('\n')}
 ${ts.map((t) => `  let bn${t} = min(n0 + ${t}u, n4 - 1u);`).join('\n')}
 ${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `  var ${acc(r, t, i)} = vec4<f32>(0.0);`))).join('\n')}
@@ -141,6 +156,63 @@ ${loop}
 ${ts.map((t) => store(t)).join('\n')}
 }`,
   };
+}
+
+// Invocation → (image in the chunk, block of output rows, output column texel).
+const windowHelpers = `
+fn windowAt(g: u32) -> vec3<u32> {
+  let img = udiv(g, pu(8u)); let rest = g - img * pu(8u);
+  let rb = udiv(rest, pu(9u));
+  return vec3<u32>(img, rb, rest - rb * pu(9u));
+}`;
+
+/**
+ * The window GEMM's K loop. An invocation owns T output texels stacked vertically (rows
+ * oy0 … oy0+T−1 of one column texel ox4), which read input rows oy0 − ph … oy0 − ph +
+ * T + KH − 2: each such row's texels are loaded once per input channel and serve every
+ * (output row, ky) pair that reads it. Output texel column ox4 covers input columns
+ * 4·ox4 + s … + 3 for s = kx − pw: texel offsets d = ⌊s/4⌋ and, unless s is a multiple
+ * of 4, d + 1, for every kx together dLo … dHi.
+ */
+function windowLoop(win: NonNullable<TextureGemmConfig['window']>, rs: number[], ts: number[], acc: (r: number, t: number, i: number) => string): string {
+  const shifts = Array.from({ length: win.kw }, (_, kx) => kx - win.pw);
+  const dLo = Math.floor(shifts[0]! / 4);
+  const dHi = Math.max(...shifts.map((s) => Math.floor(s / 4) + (s % 4 === 0 ? 0 : 1)));
+  const ds = Array.from({ length: dHi - dLo + 1 }, (_, i) => dLo + i);
+  const rows = Array.from({ length: ts.length + win.kh - 1 }, (_, i) => i);
+  const dName = (d: number) => (d < 0 ? `m${-d}` : `${d}`);
+  const offset = (d: number) => (d < 0 ? ` - ${-d}u` : d > 0 ? ` + ${d}u` : '');
+  const lanes = ['x', 'y', 'z', 'w'];
+  const compose = (row: number, s: number) => {
+    const d = Math.floor(s / 4), m = s - 4 * d;
+    if (m === 0) return `e${row}_${dName(d)}`;
+    const parts = [0, 1, 2, 3].map((j) => (m + j < 4 ? `e${row}_${dName(d)}.${lanes[m + j]}` : `e${row}_${dName(d + 1)}.${lanes[m + j - 4]}`));
+    return `vec4<f32>(${parts.join(', ')})`;
+  };
+  const steps: string[] = [];
+  for (let ky = 0; ky < win.kh; ky++) {
+    shifts.forEach((s, kx) => steps.push(`
+      {
+${rs.map((r) => `        let a${r} = textureLoad(AT, vec2<u32>(am${r}, p0 + ${ky * win.kw + kx}u), 0);`).join('\n')}
+${ts.map((t) => `        let b${t} = ${compose(t + ky, s)};`).join('\n')}
+${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `        ${acc(r, t, i)} += a${r}.${lanes[i]} * b${t};`))).join('\n')}
+      }`));
+  }
+  return `  let inC = pu(5u); let inH = pu(6u); let inW4 = pu(7u); let OH = pu(11u);
+  let at = windowAt(gid.x);
+  let oy0 = at.y * ${ts.length}u;
+${ts.map((t) => `  let nt${t} = select(n4, (at.x * OH + oy0 + ${t}u) * pu(9u) + at.z, oy0 + ${t}u < OH);`).join('\n')}
+  // Texel of input row oy0 − ph, channel 0, column texel ox4 (u32 arithmetic wraps; rows outside are masked).
+  let base = (at.x * inC * inH + oy0) * inW4 + at.z - ${win.ph}u * inW4;
+  let iy0 = i32(oy0) - ${win.ph};
+  let q = i32(at.z);
+  for (var ci = 0u; ci < inC; ci++) {
+    let p0 = ci * ${win.kh * win.kw}u;
+    let u = base + ci * inH * inW4;
+${rows.map((row) => `    let ok${row} = u32(iy0 + ${row}) < inH;
+${ds.map((d) => `    let e${row}_${dName(d)} = select(vec4<f32>(0.0), textureLoad(BT, ${flatCoord(`u + ${row}u * inW4${offset(d)}`, win.width)}, 0), ok${row}${d === 0 ? '' : ` && u32(q + ${d}) < inW4`});`).join('\n')}`).join('\n')}
+${steps.join('')}
+  }`;
 }
 
 /** Whether one product of this geometry can run through textures on this device. */
@@ -166,6 +238,7 @@ export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuText
   const rowBlocks = Math.ceil(Math.ceil(m / 4) / c.r);
   const wgY = Math.min(8, 2 ** Math.floor(Math.log2(rowBlocks)));
   const wgX = WG_SIZE / wgY;
+  const columns = c.window ? params[10]! : Math.ceil(Math.ceil(n / 4) / c.t);
   rt.run(textureGemmProgram({ ...c, vec4Store, wgY }), [at, bt, ...(bias ? [bias] : []), ...(offsets ? [offsets] : [])], [out], params,
-    [Math.ceil(Math.ceil(n / 4) / c.t / wgX), Math.ceil(rowBlocks / wgY), 1]);
+    [Math.ceil(columns / wgX), Math.ceil(rowBlocks / wgY), 1]);
 }
