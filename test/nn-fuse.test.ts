@@ -1,6 +1,6 @@
 /**
  * Inference fusion (nn/fuse.ts) and the fused ReLU it relies on:
- *  - conv2d + ReLU in one kernel on every WebGPU conv path (shifted copies, im2col texture,
+ *  - conv2d + ReLU in one kernel on every WebGPU conv path (window, shifted copies, im2col texture,
  *    1×1 → matmul, implicit GEMM, direct) against the float64 CPU reference, with and without bias;
  *  - autograd through the fused ReLU (finite differences on the CPU, WebGPU vs CPU parity,
  *    and equality with the unfused relu(conv(x)) / relu(linear(x)));
@@ -17,6 +17,7 @@ import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { GpuStorage } from '../engine/webgpu/runtime.js';
 import { conv2dForward, conv2dForwardDirect, convGemmWith, isPointwise, selectConvGemm } from '../kernels/conv2d.js';
 import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
+import { windowConvFits, windowConvForward } from '../kernels/conv2d/window-conv.js';
 import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
 import {
   BatchNorm1d, BatchNorm2d, Conv2d, createModel, Flatten, fuseForInference, Linear, MaxPool2d, Module, ReLU, Residual, Sequential,
@@ -37,10 +38,11 @@ function geometry(s: Spec): Conv2dGeometry {
   return { ...s, kw, sh, sw: sh, ph, pw, dh, dw: dh, oh: outSize(s.h, s.kh, sh, ph, dh), ow: outSize(s.w, kw, sh, pw, dh) };
 }
 
-type Path = 'shifted' | 'texture' | 'pointwise' | 'implicit';
+type Path = 'window' | 'shifted' | 'texture' | 'pointwise' | 'implicit';
 /** The path conv2dForward takes (kernels/conv2d.ts's order). */
 function pathOf(g: Conv2dGeometry, bias: boolean): Path {
   const rt = (getBackend('webgpu') as WebGpuBackend).rt;
+  if (g.c >= 8 && windowConvFits(rt, g)) return 'window';
   if (shiftedConvFits(rt, g)) return 'shifted';
   if (textureConvFits(rt, g)) return 'texture';
   return isPointwise(g) && !bias ? 'pointwise' : 'implicit';
@@ -48,8 +50,9 @@ function pathOf(g: Conv2dGeometry, bias: boolean): Path {
 
 const PATHS: Array<[Path, Spec]> = [
   // The texture paths need enough output texels to fill their blocks (kernels/matmul/select.ts's textureBlock).
-  ['shifted', { n: 4, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 }],
-  ['shifted', { n: 4, c: 4, h: 23, w: 31, oc: 8, kh: 3, sh: 2, ph: 1 }],
+  ['window', { n: 4, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 }],
+  ['shifted', { n: 4, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 }], // fewer than 8 input channels
+  ['shifted', { n: 4, c: 4, h: 23, w: 31, oc: 8, kh: 3, sh: 2, ph: 1 }], // stride 2
   ['texture', { n: 4, c: 6, h: 14, w: 14, oc: 16, kh: 5 }], // LeNet-5 conv2: rows 10 wide
   ['pointwise', { n: 2, c: 5, h: 3, w: 7, oc: 3, kh: 1 }],
   ['implicit', { n: 3, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }], // LeNet-5 conv1: 6 channels
@@ -75,8 +78,9 @@ describe('conv2d + fused ReLU on WebGPU matches the CPU reference', () => {
           const label = `${path}${withBias ? ' + bias' : ''}`;
           if (!(path === 'pointwise' && withBias)) expect(pathOf(g, withBias), label).toBe(path);
           const runs: Array<[string, GpuStorage]> = [['automatic', conv2dForward(rt, gx, gw, bias, g, true)], ['direct', conv2dForwardDirect(rt, gx, gw, bias, g, true)]];
-          if (path === 'shifted') runs.push(['shifted, chunks of 1', shiftedConvForward(rt, gx, gw, bias, g, 1, true)]);
-          if (path === 'shifted' || path === 'texture') runs.push(['texture, chunks of 1', textureConvForward(rt, gx, gw, bias, g, 1, true)]);
+          if (path === 'window') runs.push(['window, chunks of 1', windowConvForward(rt, gx, gw, bias, g, 1, true)]);
+          if (path === 'window' || path === 'shifted') runs.push(['shifted, chunks of 1', shiftedConvForward(rt, gx, gw, bias, g, 1, true)]);
+          if (path !== 'pointwise' && path !== 'implicit') runs.push(['texture, chunks of 1', textureConvForward(rt, gx, gw, bias, g, 1, true)]);
           // Implicit GEMM, forced, with bounds checks and scalar weight rows.
           const auto = selectConvGemm('fwd', g, withBias, 1024, true);
           runs.push(['implicit GEMM (forced, checked)', convGemmWith(rt, { ...auto, config: { ...auto.config, checked: true, aVec: false } }, gw, gx, bias, g)]);
