@@ -34,7 +34,7 @@ import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, ty
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { accountModel, type ModelAccount } from './accounting.js';
 import { layerTimes, type LayerTimes } from './layer-times.js';
-import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from './protocol.js';
+import { DEFAULT_PROTOCOL, describeProtocol, measureInterleaved, type Measurement, type ProtocolOptions } from './protocol.js';
 
 export interface CompactBenchOptions {
   /** Write the full report as JSON here. */
@@ -138,11 +138,16 @@ function randomInput(shape: number[], seed: number): Float32Array {
   return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal());
 }
 
-async function latency(model: Module, inputShape: readonly number[], batch: number, protocol: ProtocolOptions): Promise<Measurement> {
-  model.eval();
+/**
+ * Eval-mode forward latency of each model on one random batch, timed in interleaved rounds
+ * (bench/protocol.ts measureInterleaved), so that the models compared as a ratio see the
+ * same machine state.
+ */
+async function latencies(models: Module[], inputShape: readonly number[], batch: number, protocol: ProtocolOptions): Promise<Measurement[]> {
+  for (const m of models) m.eval();
   const x = tensor(randomInput([batch, ...inputShape], batch), [batch, ...inputShape]);
   try {
-    return await measure(() => noGrad(() => tidy(() => void model.forward(x))), () => sync(), protocol);
+    return await measureInterleaved(models.map((m) => () => noGrad(() => tidy(() => void m.forward(x)))), () => sync(), protocol);
   } finally {
     x.dispose();
   }
@@ -267,6 +272,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
   const notes = [
     'FLOPs: multiply-add = 2 FLOPs, Conv2d and Linear layers only, per sample (bench/accounting.ts).',
     'Speedup = dense median / compacted median at the same batch; realization = speedup / FLOP speedup (FLOP speedup = dense FLOPs / compacted FLOPs).',
+    'Each row\'s models (dense, compacted, masked where timed, fused dense and fused compacted) are timed in interleaved rounds, one forward each per round, so their ratios see the same machine state (bench/protocol.ts measureInterleaved).',
     'Masked = filters zeroed through weight_orig × weight_mask (pruning/), same dense shapes; its speedup is dense / masked.',
     'conv4 runs on synthetic CIFAR-shaped inputs (no CIFAR-10 offline): latency only, no accuracy.',
     'Filter pruning excludes the output head (pruning/ default); widths list every Conv2d/Linear output count after compaction.',
@@ -293,22 +299,11 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
     const bigBatch = Math.max(...bs);
     const probe = randomInput([bigBatch, ...spec.inputShape], 5);
     const denseLayers = opts.layerTimes ? await layerTimes(dense, probe, [bigBatch, ...spec.inputShape], protocol) : null;
-    const denseLat = new Map<number, Measurement>();
-    for (const b of bs) {
-      denseLat.set(b, await latency(dense, spec.inputShape, b, protocol));
-      log(`${name}: dense batch ${b}: ${ms(denseLat.get(b)!)} ms`);
-    }
     // Fused for inference: the trained dense model in eval mode, fused once.
     const denseFused = fuse ? fuseForInference(dense.eval()) : null;
     const denseFusedError = denseFused ? await outputError(dense, denseFused, spec.inputShape) : NaN;
     const denseFusedLayers = denseFused && opts.layerTimes ? await layerTimes(denseFused, probe, [bigBatch, ...spec.inputShape], protocol) : null;
-    const denseFusedLat = new Map<number, Measurement>();
-    if (denseFused) {
-      for (const b of bs) {
-        denseFusedLat.set(b, await latency(denseFused, spec.inputShape, b, protocol));
-        log(`${name}: dense fused batch ${b}: ${ms(denseFusedLat.get(b)!)} ms (max rel. Δ vs unfused ${denseFusedError.toExponential(1)})`);
-      }
-    }
+    if (denseFused) log(`${name}: fused for inference, max rel. Δ vs unfused ${denseFusedError.toExponential(1)}`);
     for (const sparsity of sparsities) {
       const maskedLat = new Map<number, Measurement>();
       for (const criterion of criteria) {
@@ -324,16 +319,17 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
         const timed: Timed[] = [];
         for (const b of bs) {
           const measureMasked = (opts.timeMasked ?? true) && (!maskedOnce || isMnist || criterion === criteria[0]);
-          if (measureMasked) maskedLat.set(b, await latency(masked, spec.inputShape, b, protocol));
+          // Every model of this row timed in the same rounds: dense, compacted, masked, fused dense, fused compacted.
+          const set = [dense, small, ...(measureMasked ? [masked] : []), ...(smallFused ? [denseFused!, smallFused] : [])];
+          const times = await latencies(set, spec.inputShape, b, protocol);
+          const [d, c] = times as [Measurement, Measurement];
+          if (measureMasked) maskedLat.set(b, times[2]!);
           const m = maskedLat.get(b) ?? null;
-          const c = await latency(small, spec.inputShape, b, protocol);
-          const d = denseLat.get(b)!;
           const speedup = d.median / c.median;
           const t: Timed = { batch: b, dense: d, masked: m, compacted: c, speedup, maskedSpeedup: m ? d.median / m.median : null, realization: speedup / flopSpeedup };
           log(`${name} ${criterion} ${pct(sparsity)} batch ${b}: masked ${m ? ms(m) : '—'} ms, compacted ${ms(c)} ms, speedup ${speedup.toFixed(2)}× vs FLOPs ${flopSpeedup.toFixed(2)}×`);
           if (smallFused) {
-            const fd = denseFusedLat.get(b)!;
-            const fc = await latency(smallFused, spec.inputShape, b, protocol);
+            const [fd, fc] = times.slice(-2) as [Measurement, Measurement];
             const fs = fd.median / fc.median;
             t.fused = { dense: fd, compacted: fc, speedup: fs, realization: fs / flopSpeedup, denseGain: d.median / fd.median, compactedGain: c.median / fc.median };
             log(`${name} ${criterion} ${pct(sparsity)} batch ${b} fused: dense ${ms(fd)} ms, compacted ${ms(fc)} ms, speedup ${fs.toFixed(2)}× (realization ${t.fused.realization.toFixed(2)}, unfused ${t.realization.toFixed(2)})`);

@@ -42,24 +42,44 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** Times `work` (which records device work and disposes what it creates); `sync` ends each repetition. */
-export async function measure(work: () => void | Promise<void>, sync: () => Promise<void>, o: ProtocolOptions = DEFAULT_PROTOCOL): Promise<Measurement> {
-  for (let i = 0; i < o.warmup; i++) {
-    await work();
-    await sync();
-  }
-  const samples: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < o.reps; i++) {
-    const t0 = performance.now();
-    await work();
-    await sync();
-    samples.push((performance.now() - t0) / 1000);
-    if (i + 1 >= o.minReps && (performance.now() - start) / 1000 > o.budgetS) break;
-  }
+type Work = () => void | Promise<void>;
+
+function summarise(samples: number[], warmup: number): Measurement {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     median: quantile(sorted, 0.5), min: sorted[0]!, max: sorted[sorted.length - 1]!,
-    q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75), samples, warmup: o.warmup,
+    q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75), samples, warmup,
   };
+}
+
+/** Times `work` (which records device work and disposes what it creates); `sync` ends each repetition. */
+export async function measure(work: Work, sync: () => Promise<void>, o: ProtocolOptions = DEFAULT_PROTOCOL): Promise<Measurement> {
+  return (await measureInterleaved([work], sync, o))[0]!;
+}
+
+/**
+ * Times several workloads in rounds — each round runs every workload once, in order — so
+ * that workloads compared as a ratio see the same machine state (a host whose speed drifts
+ * or switches between modes shifts all of them alike). Warm-up runs for each first; the
+ * budget counts the whole set (a new round starts only while within it, after `minReps`).
+ */
+export async function measureInterleaved(works: Work[], sync: () => Promise<void>, o: ProtocolOptions = DEFAULT_PROTOCOL): Promise<Measurement[]> {
+  for (const work of works) {
+    for (let i = 0; i < o.warmup; i++) {
+      await work();
+      await sync();
+    }
+  }
+  const samples: number[][] = works.map(() => []);
+  const start = performance.now();
+  for (let i = 0; i < o.reps; i++) {
+    for (let w = 0; w < works.length; w++) {
+      const t0 = performance.now();
+      await works[w]!();
+      await sync();
+      samples[w]!.push((performance.now() - t0) / 1000);
+    }
+    if (i + 1 >= o.minReps && (performance.now() - start) / 1000 > o.budgetS * works.length) break;
+  }
+  return samples.map((s) => summarise(s, o.warmup));
 }
