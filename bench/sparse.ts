@@ -23,7 +23,7 @@ import {
 } from '../index.js';
 import { benchWeights, blockMask, magnitudeMask, type MaskKind, randomMask } from './sparse-masks.js';
 import { type PlotPanel, speedupSvg } from './sparse-plot.js';
-import { describeProtocol, type Measurement as Timing, measure, type ProtocolOptions } from './protocol.js';
+import { describeProtocol, type Measurement as Timing, measure, measureInterleaved, type ProtocolOptions } from './protocol.js';
 
 export interface SparseBenchOptions {
   /** Write every measurement to this JSON file. */
@@ -173,11 +173,16 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
     p.conv = keep(p.conv);
     if (!p.linear.length && !p.conv.length) throw new Error(`bench sparse: no layer matches --layers ${opts.layers.join(',')}`);
   }
-  const protocol = describeProtocol(p.timing, 'queue.onSubmittedWorkDone');
+  const protocol = `${describeProtocol(p.timing, 'queue.onSubmittedWorkDone')}; each sparse variant timed in interleaved rounds with the dense layer, its speedup against that paired dense median (the dense table: the layer timed alone)`;
   log(`sparse benchmark on ${device.adapter} (${device.featureLevel})${quick ? ' [quick]' : ''}; ${protocol}`);
   const rows: SparseRow[] = [];
   const dense: SparseBenchResult['dense'] = [];
   const time = (work: () => void): Promise<Timing> => measure(work, () => sync(), p.timing);
+  // Each sparse format is timed in interleaved rounds with the dense layer, and its speedup taken
+  // against that paired dense time: this host switches between two speeds, which a dense time
+  // measured once per layer would carry into every ratio.
+  const paired = async (dense: () => void, sparse: () => void): Promise<[Timing, Timing]> =>
+    (await measureInterleaved([dense, sparse], () => sync(), p.timing)) as [Timing, Timing];
   let seed = 1;
 
   for (const L of p.linear) {
@@ -186,8 +191,8 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
     const x = tensor(benchWeights(L.batch, L.inF, seed++, false), [L.batch, L.inF]);
     const bias = tensor(benchWeights(1, L.out, seed++, false), [L.out]);
     const W = tensor(w, [L.out, L.inF]);
-    const td = await time(() => noGrad(() => linear(x, W, bias).dispose()));
-    W.dispose();
+    const denseWork = () => noGrad(() => linear(x, W, bias).dispose());
+    const td = await time(denseWork);
     const flops = 2 * L.out * L.inF * L.batch;
     dense.push({ layer: L.name, ms: td.median * 1e3, gflops: flops / td.median / 1e9 });
     log(`\n${L.name}: dense ${(td.median * 1e3).toFixed(2)} ms (${(flops / td.median / 1e9).toFixed(2)} GFLOP/s)`);
@@ -198,12 +203,13 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
         const m = buildMatrix(v.format, data, L.out, L.inF, v.block);
         const density = nonzeroDensity(data);
         const sw = sparseTensor(m);
-        const t = await time(() => noGrad(() => sparseLinear(x, sw, bias).dispose()));
+        const [tdPair, t] = await paired(denseWork, () => noGrad(() => sparseLinear(x, sw, bias).dispose()));
         sw.dispose();
-        rows.push(row(L.name, 'linear', v.mask, v.format, density, m, td, t));
+        rows.push(row(L.name, 'linear', v.mask, v.format, density, m, tdPair, t));
         log(fmtRow(rows[rows.length - 1]!));
       }
     }
+    W.dispose();
     x.dispose();
     bias.dispose();
   }
@@ -214,8 +220,8 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
     const x = tensor(benchWeights(C.n, C.c * C.hw * C.hw, seed++, false), [C.n, C.c, C.hw, C.hw]);
     const bias = tensor(benchWeights(1, C.oc, seed++, false), [C.oc]);
     const W = tensor(w, [C.oc, C.c, C.k, C.k]);
-    const td = await time(() => noGrad(() => conv2d(x, W, bias, { padding: C.pad }).dispose()));
-    W.dispose();
+    const denseWork = () => noGrad(() => conv2d(x, W, bias, { padding: C.pad }).dispose());
+    const td = await time(denseWork);
     const oh = C.hw + 2 * C.pad - C.k + 1;
     const flops = 2 * C.n * C.oc * oh * oh * cols;
     dense.push({ layer: C.name, ms: td.median * 1e3, gflops: flops / td.median / 1e9 });
@@ -228,12 +234,13 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
         const data = maskFor(v.mask, w, C.oc, cols, d, v.block, seed++);
         const m = buildMatrix(v.format, data, C.oc, cols, v.block);
         const sw = sparseTensor(m);
-        const t = await time(() => noGrad(() => sparseConv2d(x, sw, [C.k, C.k], bias, { padding: C.pad }).dispose()));
+        const [tdPair, t] = await paired(denseWork, () => noGrad(() => sparseConv2d(x, sw, [C.k, C.k], bias, { padding: C.pad }).dispose()));
         sw.dispose();
-        rows.push(row(C.name, 'conv', v.mask, v.format, nonzeroDensity(data), m, td, t));
+        rows.push(row(C.name, 'conv', v.mask, v.format, nonzeroDensity(data), m, tdPair, t));
         log(fmtRow(rows[rows.length - 1]!));
       }
     }
+    W.dispose();
     x.dispose();
     bias.dispose();
   }
