@@ -156,6 +156,15 @@ async function checkChunked(forward: ChunkedForward, specs: Spec[]): Promise<voi
   }
 }
 
+/** A texture-conv forward in chunks of 2 images leaves only x, w and y live: its textures are released. */
+async function expectTexturesReleased(forward: ChunkedForward): Promise<void> {
+  const before = rt.memoryStats().inUseBytes;
+  const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
+  const y = track(forward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
+  await rt.read(y);
+  expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
+}
+
 describe('conv2d forward through the texture GEMM (im2col texture)', () => {
   it('matches the reference on every geometry, with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
     // The texture GEMM's blocks are 4 output channels wide.
@@ -166,12 +175,7 @@ describe('conv2d forward through the texture GEMM (im2col texture)', () => {
     expect(textureConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(true);
     expect(textureConvFits(rt, geometry({ n: 64, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }))).toBe(false);
     expect(textureConvFits(rt, geometry({ n: 1, c: 3, h: 4, w: 4, oc: 2, kh: 4 }))).toBe(false);
-    const before = rt.memoryStats().inUseBytes;
-    const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
-    const y = track(textureConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
-    await rt.read(y);
-    // Live now: x, w and y only (the weight and im2col textures are released).
-    expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
+    await expectTexturesReleased(textureConvForward);
   });
 });
 
@@ -195,11 +199,7 @@ describe('conv2d forward through the texture GEMM over shifted copies of x', () 
     expect(shiftedConvFits(rt, geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
     expect(shiftedConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(false); // 10 wide
     expect(shiftedConvFits(rt, geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }))).toBe(false); // 6 channels
-    const before = rt.memoryStats().inUseBytes;
-    const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
-    const y = track(shiftedConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
-    await rt.read(y);
-    expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
+    await expectTexturesReleased(shiftedConvForward);
   });
 });
 
@@ -236,10 +236,6 @@ describe('conv2d forward through the texture GEMM reading x in place (window)', 
     expect(windowConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(false); // 10 wide
     expect(windowConvFits(rt, geometry({ n: 2, c: 3, h: 6, w: 8, oc: 8, kh: 3, kw: 5, ph: 1, pw: 6 }))).toBe(false); // padding past a texel
     expect(windowConvFits(rt, geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }))).toBe(false); // 6 channels
-    const before = rt.memoryStats().inUseBytes;
-    const g = geometry({ n: 3, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 });
-    const y = track(windowConvForward(rt, track(rt.upload(randn(g.n * g.c * g.h * g.w))), track(rt.upload(randn(g.oc * g.c * 9))), null, g, 2));
-    await rt.read(y);
-    expect(rt.memoryStats().inUseBytes).toBe(before + (g.n * g.c * 256 + g.oc * g.c * 9 + g.n * g.oc * 256) * 4);
+    await expectTexturesReleased(windowConvForward);
   });
 });
