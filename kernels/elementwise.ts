@@ -119,16 +119,21 @@ export function binary(rt: GpuRuntime, op: BinaryOp, a: GpuStorage, av: StridedV
   return launchInto(rt, binaryProgram(op, launch), [a, b], launch);
 }
 
-function whereProgram(launch: StridedLaunch): Program {
-  const zero = launch.vec4 ? 'vec4<f32>(0.0)' : '0.0';
+/** A per-element program over three strided views named `names`, writing `expr` (WGSL over their loads). */
+function threeViewProgram(key: string, launch: StridedLaunch, names: [string, string, string], expr: (load: (k: number) => string) => string): Program {
   return {
-    key: `where:${launch.key}`,
-    inputs: [{ name: 'C', type: viewType(launch, 0) }, { name: 'A', type: viewType(launch, 1) }, { name: 'B', type: viewType(launch, 2) }],
+    key: `${key}:${launch.key}`,
+    inputs: names.map((name, k) => ({ name, type: viewType(launch, k) })),
     outputs: [{ name: 'out', type: outputType(launch) }],
     workgroupSize: [WG],
     body: () => `${stridedIndexWgsl(launch)}
-${perElementMain(`  out[i] = select(${viewLoad(launch, 2, 'B')}, ${viewLoad(launch, 1, 'A')}, ${viewLoad(launch, 0, 'C')} != ${zero});`)}`,
+${perElementMain(`  out[i] = ${expr((k) => viewLoad(launch, k, names[k]!))};`)}`,
   };
+}
+
+function whereProgram(launch: StridedLaunch): Program {
+  const zero = launch.vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  return threeViewProgram('where', launch, ['C', 'A', 'B'], (ld) => `select(${ld(2)}, ${ld(1)}, ${ld(0)} != ${zero})`);
 }
 
 export function where(rt: GpuRuntime, c: GpuStorage, cv: StridedView, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
@@ -138,14 +143,7 @@ export function where(rt: GpuRuntime, c: GpuStorage, cv: StridedView, a: GpuStor
 
 function addcmulProgram(launch: StridedLaunch): Program {
   const value = 2 + launch.rank + 3 * (1 + launch.rank);
-  return {
-    key: `addcmul:${launch.key}`,
-    inputs: [{ name: 'I', type: viewType(launch, 0) }, { name: 'A', type: viewType(launch, 1) }, { name: 'B', type: viewType(launch, 2) }],
-    outputs: [{ name: 'out', type: outputType(launch) }],
-    workgroupSize: [WG],
-    body: () => `${stridedIndexWgsl(launch)}
-${perElementMain(`  out[i] = ${viewLoad(launch, 0, 'I')} + pf(${value}u) * ${viewLoad(launch, 1, 'A')} * ${viewLoad(launch, 2, 'B')};`)}`,
-  };
+  return threeViewProgram('addcmul', launch, ['I', 'A', 'B'], (ld) => `${ld(0)} + pf(${value}u) * ${ld(1)} * ${ld(2)}`);
 }
 
 /** input + value · t1 · t2 with broadcasting (one pass: BatchNorm's x · α + β). */
