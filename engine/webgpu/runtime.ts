@@ -154,15 +154,7 @@ export class GpuRuntime {
    * in order with the dispatches. Returns null when it does not fit one texture.
    */
   flatTexture(src: GpuStorage, width: number): GpuTexture | null {
-    const rows = Math.ceil(src.size / width);
-    const t = this.allocTexture('r32float', width, Math.max(1, rows));
-    if (!t || src.size === 0) return t;
-    const enc = this.endPass();
-    const full = Math.floor(src.size / width);
-    if (full > 0) enc.copyBufferToTexture({ buffer: src.buffer, bytesPerRow: width * 4 }, { texture: t.texture }, [width, full]);
-    const rest = src.size - full * width;
-    if (rest > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: full * width * 4, bytesPerRow: width * 4 }, { texture: t.texture, origin: [0, full] }, [rest, 1]);
-    return t;
+    return this.flatCopy(src, 'r32float', width, 0, src.size);
   }
 
   /**
@@ -185,14 +177,20 @@ export class GpuRuntime {
    * null when they do not fit one texture. Recorded in order with the dispatches.
    */
   flatVec4Texture(src: GpuStorage, width: number, first: number, count: number): GpuTexture | null {
-    if ((width * 16) % 256 !== 0) throw new Error(`internal: flatVec4Texture needs rows of a multiple of 256 bytes, got ${width * 16}`);
     if (src.size < (first + count) * 4) throw new Error(`internal: flatVec4Texture: ${src.size} elements, ${(first + count) * 4} needed`);
-    const t = this.allocTexture('rgba32float', width, Math.max(1, Math.ceil(count / width)));
+    return this.flatCopy(src, 'rgba32float', width, first, count);
+  }
+
+  /** Texels first … first+count−1 of `src` (read as `format` texels) copied `width` to a texture row. */
+  private flatCopy(src: GpuStorage, format: 'r32float' | 'rgba32float', width: number, first: number, count: number): GpuTexture | null {
+    const bytes = texelBytes(format);
+    if ((width * bytes) % 256 !== 0) throw new Error(`internal: a flat ${format} texture needs rows of a multiple of 256 bytes, got ${width * bytes}`);
+    const t = this.allocTexture(format, width, Math.max(1, Math.ceil(count / width)));
     if (!t || count === 0) return t;
     const enc = this.endPass();
     const full = Math.floor(count / width), rest = count - full * width;
-    if (full > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: first * 16, bytesPerRow: width * 16 }, { texture: t.texture }, [width, full]);
-    if (rest > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: (first + full * width) * 16, bytesPerRow: width * 16 }, { texture: t.texture, origin: [0, full] }, [rest, 1]);
+    if (full > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: first * bytes, bytesPerRow: width * bytes }, { texture: t.texture }, [width, full]);
+    if (rest > 0) enc.copyBufferToTexture({ buffer: src.buffer, offset: (first + full * width) * bytes, bytesPerRow: width * bytes }, { texture: t.texture, origin: [0, full] }, [rest, 1]);
     return t;
   }
 
