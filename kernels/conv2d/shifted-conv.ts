@@ -75,7 +75,7 @@ ${perElementMain(body)}`,
  * Per k-step p = (ci·KH + ky)·KW + kx, the part of its B texels' index that does not depend
  * on the output pixel: (kx·C + ci)·plane + ky·dh·OW4.
  */
-function stepOffsets(g: Conv2dGeometry, plane: number, ow4: number): Uint32Array {
+export function stepOffsets(g: Conv2dGeometry, plane: number, ow4: number): Uint32Array {
   const words = new Uint32Array(g.c * g.kh * g.kw);
   for (let ci = 0, p = 0; ci < g.c; ci++) {
     for (let ky = 0; ky < g.kh; ky++) {

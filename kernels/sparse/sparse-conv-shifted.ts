@@ -20,7 +20,7 @@ import type { Conv2dGeometry } from '../../engine/backend.js';
 import type { BsrMatrix } from '../../engine/sparse/bsr.js';
 import type { CsrMatrix } from '../../engine/sparse/csr.js';
 import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
-import { chunkImages, paddedRows, shiftedCopies } from '../conv2d/shifted-conv.js';
+import { chunkImages, paddedRows, shiftedCopies, stepOffsets } from '../conv2d/shifted-conv.js';
 import type { Program } from '../program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
 import { flatCoord, flatTextureWidth, nonzeroTexture } from './layout.js';
@@ -35,16 +35,14 @@ export function sparseShiftedFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
   return !!width && g.ow % 4 === 0 && chunkImages(rt, g, width) >= 1;
 }
 
-/** off(col) for each (padded) weight column, for a chunk of `images` images. */
+/**
+ * off(col) for each (padded) weight column, for a chunk of `images` images: the dense shifted
+ * conv's per-k-step offsets (a weight column is a k-step), zero for BSR's padding columns.
+ */
 function shiftedOffsets(cols: number, g: Conv2dGeometry, images: number): Uint32Array {
-  const hp = paddedRows(g), ow4 = g.ow / 4;
-  const perCopy = g.c * images * hp * ow4;
-  const k = g.kh * g.kw;
+  const ow4 = g.ow / 4;
   const t = new Uint32Array(cols);
-  for (let col = 0; col < Math.min(cols, g.c * k); col++) {
-    const ci = Math.floor(col / k), ky = Math.floor(col / g.kw) % g.kh, kx = col % g.kw;
-    t[col] = kx * perCopy + (ci * images * hp + ky * g.dh) * ow4;
-  }
+  t.set(stepOffsets(g, images * paddedRows(g) * ow4, ow4));
   return t;
 }
 
