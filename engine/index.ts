@@ -11,7 +11,7 @@ export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation.j
 export type { TensorOptions, RandomOptions } from './ops/creation.js';
 export {
   neg, exp, log, sqrt, abs, relu, sigmoid, tanh, sign, reciprocal,
-  add, sub, mul, div, pow, maximum, minimum, compare, eq, ne, lt, le, gt, ge, where, addcmul,
+  add, sub, mul, div, pow, maximum, minimum, compare, eq, ne, lt, le, gt, ge, where, addcmul, checkActivation,
 } from './ops/elementwise.js';
 export { sum, mean, max, min, argmax, sumToShape } from './ops/reduce.js';
 export { reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, slice, narrow, concat } from './ops/shape.js';

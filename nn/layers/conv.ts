@@ -3,7 +3,7 @@
  * `activation: 'relu'` runs a ReLU in the convolution kernel's epilogue (what
  * nn/fuse.ts's fuseForInference builds from Conv2d → ReLU); the keys are unchanged.
  */
-import { type Activation, conv2d, type Generator, type Tensor, zeros } from '../../engine/index.js';
+import { type Activation, checkActivation, conv2d, type Generator, type Tensor, zeros } from '../../engine/index.js';
 import { defaultLayerInit } from '../init.js';
 import { type CreateOptions, Module } from '../module.js';
 
@@ -46,8 +46,7 @@ export class Conv2d extends Module {
     this.stride = pair('stride', options.stride ?? 1, 1);
     this.padding = pair('padding', options.padding ?? 0, 0);
     this.dilation = pair('dilation', options.dilation ?? 1, 1);
-    if (options.activation != null && options.activation !== 'relu') throw new Error(`Conv2d: unknown activation ${JSON.stringify(options.activation)} (supported: 'relu')`);
-    this.activation = options.activation ?? null;
+    this.activation = checkActivation('Conv2d', options.activation);
     const w = this.registerParameter('weight', zeros([outChannels, inChannels, ...this.kernelSize], { backend }))!;
     const b = this.registerParameter('bias', bias ? zeros([outChannels], { backend }) : null);
     defaultLayerInit(w, b, generator);

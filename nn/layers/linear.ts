@@ -3,7 +3,7 @@
  * `activation: 'relu'` runs a ReLU in the matmul's epilogue (what nn/fuse.ts's
  * fuseForInference builds from Linear → ReLU); the keys are unchanged.
  */
-import { type Activation, type Generator, linear, type Tensor, zeros } from '../../engine/index.js';
+import { type Activation, checkActivation, type Generator, linear, type Tensor, zeros } from '../../engine/index.js';
 import { defaultLayerInit } from '../init.js';
 import { type CreateOptions, Module } from '../module.js';
 
@@ -28,8 +28,7 @@ export class Linear extends Module {
     const { bias = true, generator, backend } = options;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    if (options.activation != null && options.activation !== 'relu') throw new Error(`Linear: unknown activation ${JSON.stringify(options.activation)} (supported: 'relu')`);
-    this.activation = options.activation ?? null;
+    this.activation = checkActivation('Linear', options.activation);
     const w = this.registerParameter('weight', zeros([outFeatures, inFeatures], { backend }))!;
     const b = this.registerParameter('bias', bias ? zeros([outFeatures], { backend }) : null);
     defaultLayerInit(w, b, generator);
