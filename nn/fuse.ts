@@ -30,13 +30,11 @@
  * which a Linear's output does not have as its features).
  */
 import { add, type Activation, Generator, mul, neg, noGrad, reciprocal, reshape, sqrt, sub, tidy } from '../engine/index.js';
-import { ReLU, Identity, Sigmoid, Tanh } from './layers/activation.js';
+import { ReLU } from './layers/activation.js';
 import { BatchNorm1d, BatchNorm2d } from './layers/batchnorm.js';
 import { Conv2d } from './layers/conv.js';
-import { Dropout } from './layers/dropout.js';
-import { Flatten } from './layers/flatten.js';
+import { copyStatelessLayer } from './layers/copy-stateless.js';
 import { Linear } from './layers/linear.js';
-import { AvgPool2d, MaxPool2d } from './layers/pooling.js';
 import { Concat, Residual } from './layers/residual.js';
 import { Sequential } from './layers/sequential.js';
 import { cloneTensor, type Module } from './module.js';
@@ -137,14 +135,7 @@ function copy(m: Module, path: string): Module {
   if (m instanceof Concat) return new Concat(...[...m.namedChildren()].map(([n, c]): [string, Module] => [n, copy(c, join(path, n))]));
   if (m instanceof Conv2d || m instanceof Linear) return fusedLayer(m, path, null, '', m.activation);
   if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) return copyBatchNorm(m);
-  if (m instanceof MaxPool2d) return new MaxPool2d(m.kernelSize, { ...m.options });
-  if (m instanceof AvgPool2d) return new AvgPool2d(m.kernelSize, { ...m.options });
-  if (m instanceof Flatten) return new Flatten(m.startDim);
-  // The generator is private to Dropout; the copy draws its masks from the same source.
-  if (m instanceof Dropout) return new Dropout(m.p, { generator: (m as unknown as { generator: Generator }).generator });
-  if (m instanceof ReLU) return new ReLU();
-  if (m instanceof Tanh) return new Tanh();
-  if (m instanceof Sigmoid) return new Sigmoid();
-  if (m instanceof Identity) return new Identity();
+  const stateless = copyStatelessLayer(m);
+  if (stateless) return stateless;
   throw new Error(`fuseForInference: cannot copy ${m.typeName()} ${where(path)}: only the layers of nn/layers (Sequential, Residual, Concat, Conv2d, Linear, batch norm, pooling, activations, Flatten, Dropout) are supported`);
 }

@@ -4,10 +4,8 @@
  * only the kept slices. Nothing here touches the source model.
  */
 import { Generator, tensor } from '../engine/index.js';
-import {
-  AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, type Module, ReLU, Residual,
-  Sequential, Sigmoid, Tanh,
-} from '../nn/index.js';
+import { BatchNorm1d, BatchNorm2d, Concat, Conv2d, Linear, type Module, Residual, Sequential } from '../nn/index.js';
+import { copyStatelessLayer } from '../nn/layers/copy-stateless.js';
 import type { CompactionPlan } from './compact.js';
 import type { ParamCache } from './graph/index.js';
 import { applyMask } from './masked.js';
@@ -92,16 +90,11 @@ async function rebuild(m: Module, plan: CompactionPlan): Promise<Module> {
     await copyBuffer(m, out, 'running_mean', rows);
     await copyBuffer(m, out, 'running_var', rows);
     await copyBuffer(m, out, 'num_batches_tracked', null);
-  } else if (m instanceof MaxPool2d) out = new MaxPool2d(m.kernelSize, { ...m.options });
-  else if (m instanceof AvgPool2d) out = new AvgPool2d(m.kernelSize, { ...m.options });
-  else if (m instanceof Flatten) out = new Flatten(m.startDim);
-  // The generator is private to Dropout; the copy draws its masks from the same source.
-  else if (m instanceof Dropout) out = new Dropout(m.p, { generator: (m as unknown as { generator: Generator }).generator });
-  else if (m instanceof ReLU) out = new ReLU();
-  else if (m instanceof Tanh) out = new Tanh();
-  else if (m instanceof Sigmoid) out = new Sigmoid();
-  else if (m instanceof Identity) out = new Identity();
-  else throw new Error(`compact: internal: no rebuild rule for ${m.typeName()} (the trace should have refused it)`);
+  } else {
+    const copy = copyStatelessLayer(m);
+    if (!copy) throw new Error(`compact: internal: no rebuild rule for ${m.typeName()} (the trace should have refused it)`);
+    out = copy;
+  }
   out.training = m.training;
   return out;
 }
