@@ -9,17 +9,18 @@ import { noGrad, sync, type Tensor, tensor, tidy } from '../engine/index.js';
 import { Conv2d, Linear, type Module, Sequential } from '../nn/index.js';
 import { measure, type ProtocolOptions } from './protocol.js';
 
-/** Milliseconds per module type (Conv2d, BatchNorm2d, ReLU, …; Conv2d+ReLU for a fused activation), in first-seen order. */
+/** Milliseconds per module type (Conv2d, BatchNorm2d, ReLU, …; Conv2d+ReLU(+MaxPool2d) for fused layers), in first-seen order. */
 export type LayerTimes = Record<string, number>;
 
 function leaves(m: Module): Module[] {
   return m instanceof Sequential ? m.children().flatMap(leaves) : [m];
 }
 
-/** The module's type, with its fused activation (nn/fuse.ts) when it has one. */
+/** The module's type, with what nn/fuse.ts fused into it (Conv2d+ReLU+MaxPool2d). */
 function typeOf(m: Module): string {
   const type = m.constructor.name;
-  return (m instanceof Conv2d || m instanceof Linear) && m.activation === 'relu' ? `${type}+ReLU` : type;
+  if (!(m instanceof Conv2d || m instanceof Linear)) return type;
+  return `${type}${m.activation === 'relu' ? '+ReLU' : ''}${m instanceof Conv2d && m.maxPool ? '+MaxPool2d' : ''}`;
 }
 
 export async function layerTimes(model: Module, input: Float32Array, shape: readonly number[], protocol: ProtocolOptions): Promise<LayerTimes> {

@@ -130,13 +130,16 @@ export interface Backend {
   /** Batched matmul: out[batch, m, n], optionally with a fused epilogue (bias per column n, then ReLU). */
   matmul(a: Storage, b: Storage, g: MatmulGeometry, epilogue?: MatmulEpilogue): Storage;
 
-  /** Convolution (+ bias per output channel), then `activation` when given — in the same kernel, not a second pass. */
-  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation?: Activation | null): Storage;
+  /**
+   * Convolution (+ bias per output channel), then `activation` when given — in the same kernel,
+   * not a second pass — then, when `pool` is given, max pooling of that output with `pool`'s
+   * geometry (its input is [n, oc, oh, ow]); the result is the pooled [n, oc, pool.oh, pool.ow].
+   */
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation?: Activation | null, pool?: Pool2dGeometry | null): Storage;
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage;
   conv2dGradWeight(x: Storage, gy: Storage, g: Conv2dGeometry): Storage;
 
-  /** Max pooling; `argmax` holds, per output, the flat index (ih·w + iw) of the chosen input within its plane. */
-  /** Max pooling; `argmax` (per output, the flat in-plane index of its input) only when `indices`. */
+  /** Max pooling; `argmax` (per output, the flat in-plane index ih·w + iw of its input) only when `indices`. */
   maxPool2d(x: Storage, g: Pool2dGeometry, indices: boolean): { out: Storage; argmax: Storage | null };
   maxPool2dGrad(gy: Storage, argmax: Storage, g: Pool2dGeometry): Storage;
   avgPool2d(x: Storage, g: Pool2dGeometry, countIncludePad: boolean): Storage;

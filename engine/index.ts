@@ -18,7 +18,7 @@ export { reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, slice
 export { matmul, linear } from './ops/matmul.js';
 export type { LinearOptions } from './ops/matmul.js';
 export { conv2d } from './ops/conv.js';
-export type { Conv2dOptions } from './ops/conv.js';
+export type { Conv2dOptions, MaxPoolOptions } from './ops/conv.js';
 export { maxPool2d, avgPool2d } from './ops/pool.js';
 export { softmax, logSoftmax, crossEntropy } from './ops/softmax.js';
 export { batchNorm } from './ops/batchnorm.js';

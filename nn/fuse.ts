@@ -10,6 +10,10 @@
  *  - a ReLU right after the layer (or after the folded batch norm) becomes the layer's
  *    fused activation (`activation: 'relu'`: applied in the conv / matmul kernel's
  *    epilogue, not as a separate pass) and leaves the Sequential.
+ *  - a MaxPool2d right after a conv (or after its folded batch norm and fused ReLU) becomes
+ *    the conv's `maxPool` and leaves the Sequential: on WebGPU the window convolution pools
+ *    2×2 stride 2 as it stores, so the full-size activation is never written or read back
+ *    (other pools and paths run the pooling kernel after the conv, as before).
  *
  * Nested Sequentials, Residual and Concat bodies are fused recursively; every other layer
  * of nn/layers is copied as it is. The source model is not modified: every tensor of the
@@ -29,12 +33,13 @@
  * folds for the usual [N, features] input (BatchNorm1d on [N, C, L] normalises dimension 1,
  * which a Linear's output does not have as its features).
  */
-import { add, type Activation, Generator, mul, neg, noGrad, reciprocal, reshape, sqrt, sub, tidy } from '../engine/index.js';
+import { add, type Activation, Generator, type MaxPoolOptions, mul, neg, noGrad, reciprocal, reshape, sqrt, sub, tidy } from '../engine/index.js';
 import { ReLU } from './layers/activation.js';
 import { BatchNorm1d, BatchNorm2d } from './layers/batchnorm.js';
 import { Conv2d } from './layers/conv.js';
 import { copyStatelessLayer } from './layers/copy-stateless.js';
 import { Linear } from './layers/linear.js';
+import { MaxPool2d } from './layers/pooling.js';
 import { Concat, Residual } from './layers/residual.js';
 import { Sequential } from './layers/sequential.js';
 import { cloneTensor, type Module } from './module.js';
@@ -69,13 +74,17 @@ function fuseSequential(seq: Sequential, path: string): Sequential {
   const out: Array<[string, Module]> = [];
   for (let i = 0; i < entries.length; i++) {
     const [name, m] = entries[i]!;
-    if ((m instanceof Conv2d || m instanceof Linear) && !m.activation) {
+    // (A conv that already pools takes nothing more: a batch norm after the pooling does not commute with it.)
+    if ((m instanceof Conv2d || m instanceof Linear) && !m.activation && !(m instanceof Conv2d && m.maxPool)) {
       const bnEntry = entries[i + 1];
       const bn = foldable(m, bnEntry?.[1]);
       if (bn) i++;
       const reluFollows = entries[i + 1]?.[1] instanceof ReLU;
       if (reluFollows) i++;
-      out.push([name, fusedLayer(m, join(path, name), bn, bn ? join(path, bnEntry![0]) : '', reluFollows ? 'relu' : null)]);
+      const pool = m instanceof Conv2d ? entries[i + 1]?.[1] : undefined;
+      const maxPool = pool instanceof MaxPool2d ? { kernel: pool.kernelSize, ...pool.options } : null;
+      if (pool instanceof MaxPool2d) i++;
+      out.push([name, fusedLayer(m, join(path, name), bn, bn ? join(path, bnEntry![0]) : '', reluFollows ? 'relu' : null, maxPool)]);
     } else {
       out.push([name, copy(m, join(path, name))]);
     }
@@ -84,7 +93,7 @@ function fuseSequential(seq: Sequential, path: string): Sequential {
 }
 
 /** A new Conv2d / Linear: `layer` with `bn` folded in (when given) and `activation` fused. */
-function fusedLayer(layer: Conv2d | Linear, path: string, bn: BatchNorm | null, bnPath: string, activation: Activation | null): Conv2d | Linear {
+function fusedLayer(layer: Conv2d | Linear, path: string, bn: BatchNorm | null, bnPath: string, activation: Activation | null, maxPool: MaxPoolOptions | null = null): Conv2d | Linear {
   const outputs = layer instanceof Conv2d ? layer.outChannels : layer.outFeatures;
   if (bn && bn.numFeatures !== outputs) {
     throw new Error(`fuseForInference: ${bn.typeName()} ${where(bnPath)} has ${bn.numFeatures} channels but the ${layer.typeName()} ${where(path)} before it has ${outputs} outputs`);
@@ -104,7 +113,7 @@ function fusedLayer(layer: Conv2d | Linear, path: string, bn: BatchNorm | null, 
   const backend = weight.backend.name;
   const common = { bias: bias !== null, backend, generator: scratch(), activation };
   const out = layer instanceof Conv2d
-    ? new Conv2d(layer.inChannels, layer.outChannels, layer.kernelSize, { ...common, stride: layer.stride, padding: layer.padding, dilation: layer.dilation })
+    ? new Conv2d(layer.inChannels, layer.outChannels, layer.kernelSize, { ...common, stride: layer.stride, padding: layer.padding, dilation: layer.dilation, maxPool })
     : new Linear(layer.inFeatures, layer.outFeatures, common);
   out.replaceParameter('weight', weight)?.dispose();
   if (bias) out.replaceParameter('bias', bias)?.dispose();
@@ -133,7 +142,8 @@ function copy(m: Module, path: string): Module {
   if (m instanceof Sequential) return fuseSequential(m, path);
   if (m instanceof Residual) return new Residual(copy(m.body, join(path, 'body')), m.shortcut ? copy(m.shortcut, join(path, 'shortcut')) : null);
   if (m instanceof Concat) return new Concat(...[...m.namedChildren()].map(([n, c]): [string, Module] => [n, copy(c, join(path, n))]));
-  if (m instanceof Conv2d || m instanceof Linear) return fusedLayer(m, path, null, '', m.activation);
+  if (m instanceof Conv2d) return fusedLayer(m, path, null, '', m.activation, m.maxPool);
+  if (m instanceof Linear) return fusedLayer(m, path, null, '', m.activation);
   if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) return copyBatchNorm(m);
   const stateless = copyStatelessLayer(m);
   if (stateless) return stateless;

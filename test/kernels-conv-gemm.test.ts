@@ -226,7 +226,7 @@ describe('conv2d forward through the texture GEMM reading x in place (window)', 
     const want = cpuConv.conv2d(f64(x), f64(w), f64(bias), g).map((v) => Math.max(v, 0));
     const [gx, gw, gb] = [x, w, bias].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage];
     for (const block of [{ r: 4, t: 4 }, { r: 4, t: 2 }, { r: 2, t: 2 }, { r: 1, t: 3 }]) {
-      expectClose(await rt.read(track(windowConvForward(rt, gx, gw, gb, g, Infinity, true, block))), want, `block ${block.r}x${block.t}`);
+      expectClose(await rt.read(track(windowConvForward(rt, gx, gw, gb, g, Infinity, { relu: true }, block))), want, `block ${block.r}x${block.t}`);
     }
   });
   it('is chosen only for stride-1 undilated convolutions over 4-multiple rows, and frees its textures', async () => {

@@ -148,8 +148,9 @@ export class CpuBackend implements Backend {
     return this.wrap(out);
   }
 
-  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation: Activation | null = null): Storage {
-    return this.wrap(conv.conv2d(this.data(x), this.data(w), bias ? this.data(bias) : null, g, activation === 'relu'));
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation: Activation | null = null, pooling: Pool2dGeometry | null = null): Storage {
+    const y = conv.conv2d(this.data(x), this.data(w), bias ? this.data(bias) : null, g, activation === 'relu');
+    return this.wrap(pooling ? pool.maxPool2d(y, pooling).out : y);
   }
 
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage {

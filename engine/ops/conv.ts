@@ -1,11 +1,18 @@
 /** 2-D convolution (NCHW, weights [oc, c, kh, kw]) with stride, padding and dilation. */
 import type { Activation, Conv2dGeometry } from '../backend.js';
 import { fmtShape } from '../shape.js';
-import { commonBackend, makeResult, type Tensor } from '../tensor.js';
+import { commonBackend, isGradEnabled, makeResult, type Tensor } from '../tensor.js';
 import { checkActivation, reluGradFromOutput } from './elementwise.js';
+import { maxPool2d, poolGeometry, type Pool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
+import { outSize, pair, type Pair } from './sliding-window.js';
 
-export type Pair = number | readonly [number, number];
+export type { Pair } from './sliding-window.js';
+
+/** A max pooling (torch.nn.MaxPool2d's kernel, stride, padding) fused after a convolution. */
+export interface MaxPoolOptions extends Pool2dOptions {
+  kernel: Pair;
+}
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -13,17 +20,14 @@ export interface Conv2dOptions {
   dilation?: Pair;
   /** Applied to the output inside the convolution kernel (after the bias): relu(conv2d(x)) in one pass. */
   activation?: Activation | null;
-}
-
-export function pair(op: string, name: string, v: Pair, min: number): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x) && x >= min)) throw new Error(`${op}: ${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
-  return p;
-}
-
-/** PyTorch's output size: floor((in + 2p − d(k−1) − 1)/s) + 1. */
-export function outSize(input: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((input + 2 * p - d * (k - 1) - 1) / s) + 1;
+  /**
+   * Max pooling of the (activated) output: maxPool2d(relu(conv2d(x))) in one call, for
+   * inference — on WebGPU the window convolution (kernels/conv2d/window-conv.ts) pools 2×2,
+   * stride 2 in its store epilogue, so the full-size output is never written; every other
+   * case runs the pooling kernel after the convolution. When a gradient will flow it is the
+   * two ops, conv2d then maxPool2d, with their usual backward passes.
+   */
+  maxPool?: MaxPoolOptions | null;
 }
 
 export function conv2dGeometry(x: Tensor, weight: Tensor, o: Conv2dOptions): Conv2dGeometry {
@@ -48,6 +52,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const g = conv2dGeometry(x, weight, options);
   const activation = checkActivation('conv2d', options.activation);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.oc)) throw new Error(`conv2d: bias ${fmtShape(bias.shape)} must be [${g.oc}]`);
+  if (options.maxPool) {
+    const { kernel, ...pool } = options.maxPool;
+    const pg = poolGeometry('conv2d maxPool', [g.n, g.oc, g.oh, g.ow], kernel, pool);
+    if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) return maxPool2d(conv2d(x, weight, bias, { ...options, maxPool: null }), kernel, pool);
+    const pooled = backend.conv2d(x.storageFor('conv2d'), weight.storageFor('conv2d'), bias ? bias.storageFor('conv2d') : null, g, activation, pg);
+    return makeResult(activation ? 'conv2d+relu+maxPool2d' : 'conv2d+maxPool2d', backend, pooled, [pg.n, pg.c, pg.oh, pg.ow], []);
+  }
   const storage = backend.conv2d(x.storageFor('conv2d'), weight.storageFor('conv2d'), bias ? bias.storageFor('conv2d') : null, g, activation);
   const op = activation ? 'conv2d+relu' : 'conv2d';
   const y: Tensor = makeResult(op, backend, storage, [g.n, g.oc, g.oh, g.ow], inputs, (gOut) => {

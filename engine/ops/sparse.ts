@@ -11,7 +11,8 @@ import { getBackend, type BackendName } from '../registry.js';
 import type { SparseMatrix } from '../sparse/bsr.js';
 import { fmtShape } from '../shape.js';
 import { commonBackend, makeResult, type Tensor } from '../tensor.js';
-import { type Conv2dOptions, outSize, pair } from './conv.js';
+import type { Conv2dOptions } from './conv.js';
+import { outSize, pair } from './sliding-window.js';
 
 export class SparseTensor {
   private storage: SparseStorage | null;
@@ -77,7 +78,7 @@ export function sparseLinear(x: Tensor, weight: SparseTensor, bias?: Tensor | nu
  * conv2d (NCHW) with a sparse weight: `weight` is the [oc, c·kh·kw] matrix of the
  * dense [oc, c, kh, kw] filters; `kernelSize` gives kh, kw.
  */
-export function sparseConv2d(x: Tensor, weight: SparseTensor, kernelSize: readonly [number, number], bias?: Tensor | null, o: Omit<Conv2dOptions, 'activation'> = {}): Tensor {
+export function sparseConv2d(x: Tensor, weight: SparseTensor, kernelSize: readonly [number, number], bias?: Tensor | null, o: Omit<Conv2dOptions, 'activation' | 'maxPool'> = {}): Tensor {
   const inputs = bias ? [x, bias] : [x];
   const backend = sameBackend('sparseConv2d', weight, inputs);
   if (x.rank !== 4) throw new Error(`sparseConv2d: input must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);

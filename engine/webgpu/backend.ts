@@ -86,8 +86,8 @@ export class WebGpuBackend implements Backend {
     return mm.matmul(this.rt, gs(a), gs(b), g, { bias: epilogue.bias ? gs(epilogue.bias) : null, relu: epilogue.relu });
   }
 
-  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation: Activation | null = null): Storage {
-    return conv.conv2dForward(this.rt, gs(x), gs(w), bias ? gs(bias) : null, g, activation === 'relu');
+  conv2d(x: Storage, w: Storage, bias: Storage | null, g: Conv2dGeometry, activation: Activation | null = null, pooling: Pool2dGeometry | null = null): Storage {
+    return conv.conv2dForward(this.rt, gs(x), gs(w), bias ? gs(bias) : null, g, activation === 'relu', pooling);
   }
 
   conv2dGradInput(gy: Storage, w: Storage, g: Conv2dGeometry): Storage {

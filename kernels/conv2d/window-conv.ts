@@ -8,7 +8,7 @@
  * that pass, KW× the input through one textureStore per texel, was 15 % of a 64→64 and
  * ~40 % of a 16→16 3×3 convolution at batch 256 on llvmpipe.
  */
-import type { Conv2dGeometry } from '../../engine/backend.js';
+import type { Conv2dGeometry, Pool2dGeometry } from '../../engine/backend.js';
 import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
@@ -46,14 +46,24 @@ export function windowConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
   return images >= 1 && textureBlock(g.oc, images * g.oh * g.ow) !== null;
 }
 
-/** y = conv(x, w) + bias, then ReLU when `relu` (in the GEMM's store epilogue). */
-export function windowConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity, relu = false, blockOverride?: { r: number; t: number }): GpuStorage {
+/** Whether `pool` (of this convolution's output) is the 2×2, stride-2 max pooling the window GEMM can apply as it stores. */
+export function windowPoolFits(g: Conv2dGeometry, pool: Pool2dGeometry): boolean {
+  return pool.kh === 2 && pool.kw === 2 && pool.sh === 2 && pool.sw === 2 && pool.ph === 0 && pool.pw === 0 && g.oh % 2 === 0 && g.ow % 4 === 0;
+}
+
+/**
+ * y = conv(x, w) + bias, then ReLU when `relu` and 2×2 stride-2 max pooling when `pool`
+ * (both in the GEMM's store epilogue; `pool` needs windowPoolFits: y is then [n, oc, oh/2, ow/2]).
+ */
+export function windowConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity,
+  { relu = false, pool = false }: { relu?: boolean; pool?: boolean } = {}, blockOverride?: { r: number; t: number }): GpuStorage {
   const width = flatTextureWidth(rt, 1)!;
   const k = g.c * g.kh * g.kw;
   const P = g.oh * g.ow;
   const perImage = (g.c * g.h * g.w) / 4;
   const chunk = Math.min(chunkImages(rt, g, width), chunkLimit);
-  const out = rt.alloc(g.n * g.oc * P);
+  if (pool && (g.oh % 2 !== 0 || g.ow % 4 !== 0)) throw new Error(`internal: the window conv pools 2x2 outputs of even height, got ${g.oh}x${g.ow}`);
+  const out = rt.alloc(g.n * g.oc * (pool ? P / 4 : P));
   const wt = operandTexture(rt, w, g.oc, k, k, 1);
   if (!wt || chunk < 1) throw new Error(`internal: conv2d ${g.oc}×${k} does not fit the window path`);
   const window = { width, kh: g.kh, kw: g.kw, ph: g.ph, pw: g.pw };
@@ -62,9 +72,11 @@ export function windowConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, 
     const xt = rt.flatVec4Texture(x, width, img0 * perImage, images * perImage);
     if (!xt) throw new Error(`internal: conv2d input (${images * perImage} texels) does not fit a texture`);
     const nn = images * P;
-    const block = blockOverride ?? textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
+    const chosen = blockOverride ?? textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
+    // Pooling pairs output rows within an invocation: T even.
+    const block = pool && chosen.t % 2 !== 0 ? { r: chosen.r, t: chosen.t + 1 } : chosen;
     const rowBlocks = Math.ceil(g.oh / block.t) * (g.ow / 4);
-    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw', window }, wt, xt, bias, out,
+    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw', window, pool }, wt, xt, bias, out,
       [g.oc, k, nn, P, img0, g.c, g.h, g.w / 4, rowBlocks, g.ow / 4, images * rowBlocks, g.oh]);
     rt.releaseTexture(xt);
   }

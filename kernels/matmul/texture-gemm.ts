@@ -52,6 +52,14 @@ export interface TextureGemmConfig {
    */
   window?: { width: number; kh: number; kw: number; ph: number; pw: number };
   /**
+   * Max pooling 2×2, stride 2 of the (activated) output in the store epilogue, for the window
+   * GEMM with T even and OH even: an invocation's 4 × 4T pixels of a channel reduce to 2 × 2T
+   * pooled pixels, stored as T/2 rows of one vec2 (C bound as vec2s, [images, M, OH/2, OW/2]),
+   * so a quarter of the floats reach memory and no separate pooling pass reads them back.
+   * NaN propagates as in the pooling kernel (kernels/pool2d.ts).
+   */
+  pool?: boolean;
+  /**
    * Store each 4-column texel of C as one vec4 (C bound as vec4s): set by runTextureGemm when
    * N (and for 'nchw' the pixels an image, P) is a multiple of 4, so the 4 columns are
    * consecutive and 4-aligned in memory. A quarter of the stores, each of which llvmpipe
@@ -108,7 +116,23 @@ ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u +
           C[${nchw ? 'col + m * P4' : 'm * N4 + col'}] = v;
         } }`)).join('\n')}
     } }`;
-  const store = c.vec4Store ? vec4Store : scalarStore;
+  // Pooled stores: rows 2j and 2j + 1 of the invocation's column of texels make pooled row
+  // oy0/2 + j; the texel's columns (0, 1) and (2, 3) make its two pooled columns, a vec2 at
+  // pooled-row offset ox4. Candidates in the pooling kernel's order (row by row, left first).
+  const poolStore = (j: number) => `
+  if (oy0 + ${2 * j}u < OH) {
+    let prow = ((IMG0 + at.x) * M) * (P / 8u) + (oy0 / 2u + ${j}u) * pu(9u) + at.z;
+${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `    { let m = (m0 + ${r}u) * 4u + ${i}u;
+      if (m < M) {
+        var top = ${acc(r, 2 * j, i)}${bias ? ' + Bias[m]' : ''}; var bot = ${acc(r, 2 * j + 1, i)}${bias ? ' + Bias[m]' : ''};
+        ${relu ? 'top = max(top, vec4<f32>(0.0)); bot = max(bot, vec4<f32>(0.0));' : ''}
+        var best = top.xz;
+        best = pick2(best, top.yw); best = pick2(best, bot.xz); best = pick2(best, bot.yw);
+        C[prow + m * (P / 8u)] = best;
+      } }`)).join('\n')}
+  }`;
+  if (c.pool && (!c.window || c.t % 2 !== 0)) throw new Error('internal: the pooled store needs the window GEMM with T even');
+  const stores = c.pool ? Array.from({ length: c.t / 2 }, (_, j) => poolStore(j)) : ts.map((t) => (c.vec4Store ? vec4Store : scalarStore)(t));
   const shifted = c.shifted;
   const win = c.window;
   if (win && !nchw) throw new Error('internal: the window GEMM needs the nchw layout');
@@ -137,12 +161,12 @@ fn shiftedBase(n4: u32) -> u32 {
   return img * pu(5u) + oy * pu(6u) + ox4;
 }` : '';
   return {
-    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}${win ? `:window${win.width}:${win.kh}x${win.kw}p${win.ph}x${win.pw}` : ''}${c.vec4Store ? ':v4' : ''}:wg${wgY}`,
+    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}${win ? `:window${win.width}:${win.kh}x${win.kw}p${win.ph}x${win.pw}` : ''}${c.vec4Store ? ':v4' : ''}${c.pool ? ':pool2' : ''}:wg${wgY}`,
     inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : []), ...(shifted ? [{ name: 'Offsets', type: 'array<u32>' }] : [])],
-    outputs: [{ name: 'C', type: c.vec4Store ? 'array<vec4<f32>>' : 'array<f32>' }],
+    outputs: [{ name: 'C', type: c.pool ? 'array<vec2<f32>>' : c.vec4Store ? 'array<vec4<f32>>' : 'array<f32>' }],
     workgroupSize: [WG_SIZE / wgY, wgY],
     // params: M, K, N (, P, IMG0 for the nchw layout; then the shifted-copies geometry)
-    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}${win ? windowHelpers : ''}
+    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}${win ? windowHelpers : ''}${c.pool ? pick2Wgsl : ''}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = pu(0u); let K = pu(1u); let N = pu(2u);${nchw ? ' let P = pu(3u); let IMG0 = pu(4u);' : ''}
@@ -153,10 +177,14 @@ ${rs.map((r) => `  let am${r} = min(m0 + ${r}u, m4 - 1u);`).join('\n')}
 ${ts.map((t) => `  let bn${t} = min(n0 + ${t}u, n4 - 1u);`).join('\n')}
 ${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `  var ${acc(r, t, i)} = vec4<f32>(0.0);`))).join('\n')}
 ${loop}
-${ts.map((t) => store(t)).join('\n')}
+${stores.join('\n')}
 }`,
   };
 }
+
+// The pooling kernel's rule: a candidate replaces the maximum when greater or NaN, unless the maximum is NaN.
+const pick2Wgsl = `
+fn pick2(best: vec2<f32>, v: vec2<f32>) -> vec2<f32> { return select(best, v, ((v > best) | (v != v)) & (best == best)); }`;
 
 // Invocation → (image in the chunk, block of output rows, output column texel).
 const windowHelpers = `

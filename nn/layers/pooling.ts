@@ -1,15 +1,13 @@
 /** Pooling layers (torch.nn.MaxPool2d / AvgPool2d); no parameters. */
 import { avgPool2d, maxPool2d, type Tensor } from '../../engine/index.js';
 import { Module } from '../module.js';
-import type { Pair } from './conv.js';
+import { type Pair, showPair as show } from './conv.js';
 
 export interface PoolLayerOptions {
   /** Defaults to the kernel size. */
   stride?: Pair;
   padding?: Pair;
 }
-
-const show = (p: Pair) => (typeof p === 'number' ? `${p}` : p.join('x'));
 
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly options: PoolLayerOptions = {}) {

@@ -112,7 +112,8 @@ async function convert(m: Module, name: string, x: Tensor | null, o: ToSparseOpt
 }
 
 async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | null, o: ToSparseOptions, root: SparseSequential): Promise<Module> {
-  if (layer.activation) throw new Error(`toSparse: ${name} has a fused ${layer.activation} (from fuseForInference), which the sparse layers do not run; convert the unfused model`);
+  const fused = layer.activation ?? (layer instanceof Conv2d && layer.maxPool ? 'max pooling' : null);
+  if (fused) throw new Error(`toSparse: ${name} has a fused ${fused} (from fuseForInference), which the sparse layers do not run; convert the unfused model`);
   const sparse = (format: SparseFormat, block?: BlockShape) => (layer instanceof Linear ? SparseLinear.fromLinear(layer, format, block) : SparseConv2d.fromConv2d(layer, format, block));
   const format = o.format ?? 'csr';
   if (format !== 'auto') {

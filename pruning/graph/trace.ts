@@ -173,6 +173,8 @@ class Tracer {
   private conv(m: Conv2d, name: string, x: Value): Value {
     if (x.rank === 2) this.fail(name, m, `expects a 4-D input, gets features ${fmt(x.shape)}`);
     if (x.slots && x.slots.length !== m.inChannels) this.fail(name, m, `expects ${m.inChannels} input channels, gets ${x.slots.length}`);
+    // Its output shape and FLOPs would be the pooled ones: trace the model before fusion (pruning and accounting work on it).
+    if (m.maxPool) this.fail(name, m, 'has a max pooling fused into it (from fuseForInference); trace, prune or compact the unfused model, then fuse');
     let outShape: number[] | null = null;
     if (x.shape) {
       const [, h, w] = x.shape as [number, number, number];
