@@ -15,7 +15,7 @@ import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { GpuStorage } from '../engine/webgpu/runtime.js';
-import { conv2dForward, conv2dForwardDirect, convGemmWith, isPointwise, selectConvGemm } from '../kernels/conv2d.js';
+import { conv2dForward, conv2dForwardDirect, convGemmWith, isPointwise, selectConvGemm, WINDOW_MIN_CHANNELS } from '../kernels/conv2d.js';
 import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
 import { windowConvFits, windowConvForward } from '../kernels/conv2d/window-conv.js';
 import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
@@ -42,7 +42,7 @@ type Path = 'window' | 'shifted' | 'texture' | 'pointwise' | 'implicit';
 /** The path conv2dForward takes (kernels/conv2d.ts's order). */
 function pathOf(g: Conv2dGeometry, bias: boolean): Path {
   const rt = (getBackend('webgpu') as WebGpuBackend).rt;
-  if (g.c >= 8 && windowConvFits(rt, g)) return 'window';
+  if (g.c >= WINDOW_MIN_CHANNELS && windowConvFits(rt, g)) return 'window';
   if (shiftedConvFits(rt, g)) return 'shifted';
   if (textureConvFits(rt, g)) return 'texture';
   return isPointwise(g) && !bias ? 'pointwise' : 'implicit';
@@ -51,7 +51,8 @@ function pathOf(g: Conv2dGeometry, bias: boolean): Path {
 const PATHS: Array<[Path, Spec]> = [
   // The texture paths need enough output texels to fill their blocks (kernels/matmul/select.ts's textureBlock).
   ['window', { n: 4, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 }],
-  ['shifted', { n: 4, c: 4, h: 16, w: 16, oc: 8, kh: 3, ph: 1 }], // fewer than 8 input channels
+  ['window', { n: 4, c: 3, h: 16, w: 16, oc: 8, kh: 3, ph: 1 }], // 3 input channels
+  ['shifted', { n: 4, c: 2, h: 16, w: 16, oc: 8, kh: 3, ph: 1 }], // fewer than 3 input channels
   ['shifted', { n: 4, c: 4, h: 23, w: 31, oc: 8, kh: 3, sh: 2, ph: 1 }], // stride 2
   ['texture', { n: 4, c: 6, h: 14, w: 14, oc: 16, kh: 5 }], // LeNet-5 conv2: rows 10 wide
   ['pointwise', { n: 2, c: 5, h: 3, w: 7, oc: 3, kh: 1 }],
