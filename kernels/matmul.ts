@@ -3,7 +3,7 @@
  * and runs it, with either operand stored transposed (so backward passes need no
  * materialised transposes) and an optional fused bias + ReLU epilogue.
  *
- * Programs: the texture GEMM (matmul/texture-gemm.ts), the register-blocked `vec4`
+ * Programs: the texture GEMMs (matmul/rows-gemm.ts, matmul/texture-gemm.ts), the register-blocked `vec4`
  * kernel (matmul/tiled.ts on the GEMM skeleton of matmul/gemm-core.ts), matrix–vector
  * kernels (matmul/gemv.ts), and split-K partial sums reduced by matmul/splitk.ts.
  */
@@ -14,6 +14,7 @@ import { gemvProgram, gemvTile } from './matmul/gemv.js';
 import { matmulParams } from './matmul/layout.js';
 import { type MatmulPlan, selectMatmul } from './matmul/select.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
+import { rowsGemm, rowsGemmProgram } from './matmul/rows-gemm.js';
 import { textureGemm, textureGemmProgram } from './matmul/texture-gemm.js';
 import { tiledProgram, tiledTile } from './matmul/tiled.js';
 
@@ -29,7 +30,7 @@ export interface GpuEpilogue {
 /** The programs a plan dispatches (for compile checks and reports). */
 export function planPrograms(plan: MatmulPlan, epilogue: { bias?: boolean; relu?: boolean } = {}, vecOut = false): Program[] {
   const p = plan.program;
-  const main = p.kind === 'tiled' ? tiledProgram(p) : p.kind === 'gemv' ? gemvProgram(p) : textureGemmProgram(p);
+  const main = p.kind === 'tiled' ? tiledProgram(p) : p.kind === 'gemv' ? gemvProgram(p) : p.kind === 'rows' ? rowsGemmProgram(p) : textureGemmProgram(p);
   if (plan.splits <= 1) return [main];
   return [main, splitReduceProgram({ vec: vecOut, bias: !!epilogue.bias, relu: !!epilogue.relu })];
 }
@@ -74,6 +75,9 @@ export function matmulWith(rt: GpuRuntime, plan: MatmulPlan, a: GpuStorage, b: G
   if (p.kind === 'texture') {
     if (splits !== 1) throw new Error('matmul: the texture GEMM does not split k');
     textureGemm(rt, a, b, g, bias, p, out);
+  } else if (p.kind === 'rows') {
+    if (plan.kChunk % 4 !== 0) throw new Error('matmul: the row-texture GEMM splits k in multiples of 4');
+    rowsGemm(rt, a, b, g, splits === 1 ? bias : null, p, plan.kChunk / 4, splits, target);
   } else if (p.kind === 'tiled') {
     const [tr, tc] = tiledTile(p);
     rt.run(tiledProgram(p), inputs, [target], params, [Math.ceil(n / tc), Math.ceil(m / tr), z]);

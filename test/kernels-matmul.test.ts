@@ -17,6 +17,7 @@ import { bigTileAllowed, gemvFor, selectMatmul, TILE_LADDER, tiledFor } from '..
 import { type TiledConfig, tiledProgram } from '../kernels/matmul/tiled.js';
 import { gemvProgram } from '../kernels/matmul/gemv.js';
 import { splitReduceProgram } from '../kernels/matmul/splitk.js';
+import { rowsGemmFits } from '../kernels/matmul/rows-gemm.js';
 import { programSource, type Program } from '../kernels/program.js';
 
 let rt: GpuRuntime;
@@ -269,6 +270,49 @@ describe('texture GEMM', () => {
   });
 });
 
+describe('row-texture GEMM (A·Bᵀ over texture copies of the rows)', () => {
+  const shapes: Spec[] = [
+    { m: 32, k: 64, n: 64, transB: true }, // whole blocks
+    { m: 13, k: 128, n: 7, transB: true }, // ragged m; n % 4 != 0: scalar stores
+    { m: 70, k: 64, n: 36, transB: true },
+    { m: 5, k: 320, n: 130, transB: true }, // k not a power of two
+  ];
+  const rows = (r: number, t: number, epilogue: { bias?: boolean; relu?: boolean }, n: number, splits = 1, k = 0): MatmulPlan => {
+    const kChunk = splits === 1 ? k : Math.ceil(k / 4 / splits) * 4;
+    return { program: { kind: 'rows', r, t, epilogue, split: splits > 1, vec4: n % 4 === 0 }, splits: splits === 1 ? 1 : Math.ceil(k / kChunk), kChunk };
+  };
+  it(`blocks 1×1, 2×4, 4×4, with and without bias and ReLU`, async () => {
+    for (const s of shapes) {
+      expect(rowsGemmFits(geometry(s), rt.limits.maxTextureDimension2D!), JSON.stringify(s)).toBe(true);
+      for (const [r, t] of [[1, 1], [2, 4], [4, 4]] as const) await check(s, rows(r, t, {}, s.n, 1, s.k));
+      await check(s, rows(4, 4, { bias: true, relu: true }, s.n, 1, s.k), { bias: true, relu: true });
+      await check(s, rows(2, 2, { bias: true }, s.n, 1, s.k), { bias: true });
+    }
+  });
+  it('split k: slices of whole texels, the last one short, reduced with the epilogue', async () => {
+    for (const s of [{ m: 20, k: 320, n: 12, transB: true }, { m: 9, k: 192, n: 10, transB: true }]) {
+      for (const splits of [2, 3, 8]) await check(s, rows(4, 4, { bias: true, relu: true }, s.n, splits, s.k), { bias: true, relu: true });
+    }
+  });
+  it('is chosen for A·Bᵀ whose rows are a multiple of 64 long, and splits small outputs', () => {
+    const lim = rt.limits;
+    const linear = selectMatmul(geometry({ m: 256, k: 2048, n: 64, transB: true }), { bias: true, relu: true }, lim);
+    expect(linear.program.kind).toBe('rows');
+    expect(linear.splits).toBe(8);
+    // k = 8192 is past the texture GEMM's limit (k ≤ 4096) but not past this one's (k/4 ≤ 4096).
+    expect(selectMatmul(geometry({ m: 256, k: 8192, n: 256, transB: true }), {}, lim).program.kind).toBe('rows');
+    expect(selectMatmul(geometry({ m: 256, k: 784, n: 300, transB: true }), {}, lim).program.kind).toBe('texture'); // rows of 784
+    expect(selectMatmul(geometry({ m: 256, k: 1024, n: 256 }), {}, lim).program.kind).toBe('texture'); // B not transposed
+    expect(rowsGemmFits(geometry({ m: 256, k: 4 * lim.maxTextureDimension2D! + 64, n: 8, transB: true }), lim.maxTextureDimension2D!)).toBe(false);
+  });
+  it('frees its row textures and partial sums', async () => {
+    const before = rt.memoryStats().inUseBytes;
+    await check({ m: 64, k: 256, n: 16, transB: true }, rows(4, 4, {}, 16, 4, 256));
+    await rt.sync();
+    expect(rt.memoryStats().inUseBytes).toBe(before + (64 * 256 + 16 * 256 + 64 * 16) * 4);
+  });
+});
+
 describe('automatic choice', () => {
   it('matches the reference on a grid of shapes around every tile', async () => {
     const sizes = [1, 2, 3, 4, 5, 7, 8, 13, 31, 64, 127];
@@ -279,7 +323,7 @@ describe('automatic choice', () => {
   });
   it('unbatched products that fit the textures take the texture GEMM; batched or tiny ones do not', () => {
     expect(selectMatmul(geometry({ m: 1024, k: 1024, n: 1024 }), {}, rt.limits).program.kind).toBe('texture');
-    expect(selectMatmul(geometry({ m: 256, k: 1024, n: 1024, transB: true }), { bias: true }, rt.limits).program.kind).toBe('texture');
+    expect(selectMatmul(geometry({ m: 256, k: 1000, n: 1024, transB: true }), { bias: true }, rt.limits).program.kind).toBe('texture');
     expect(selectMatmul(geometry({ batch: 2, m: 256, k: 64, n: 256 }), {}, rt.limits).program.kind).toBe('tiled');
     expect(selectMatmul(geometry({ m: 16, k: 64, n: 16 }), {}, rt.limits).program.kind).not.toBe('texture');
     const max = rt.limits.maxTextureDimension2D;

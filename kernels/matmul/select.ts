@@ -6,19 +6,22 @@
  * so big outputs get very large per-invocation tiles (64 × 32), smaller outputs step
  * down the ladder until there are enough invocations to fill the SIMD lanes of both
  * cores; small outputs with a long k split k; m == 1 or n == 1 goes to the gemv kernels.
- * Unbatched products that fit the device's textures go to the texture GEMM first: it
- * avoids storage loads altogether (matmul/texture-gemm.ts).
+ * Unbatched products that fit the device's textures go to the texture GEMMs first: they
+ * avoid storage loads altogether (matmul/rows-gemm.ts for A·Bᵀ with rows of a multiple of
+ * 64, matmul/texture-gemm.ts for the rest).
  */
 import type { MatmulGeometry } from '../../engine/backend.js';
 import type { GemvConfig } from './gemv.js';
 import { allowedModes, type MatmulEpilogue } from './layout.js';
+import { type RowsGemmConfig, rowsGemmFits, rowsGemmPlan } from './rows-gemm.js';
 import { type TextureGemmConfig, textureGemmFits } from './texture-gemm.js';
 import type { TiledConfig } from './tiled.js';
 
 export type TexturePlan = TextureGemmConfig & { kind: 'texture'; split: false };
+export type RowsPlan = RowsGemmConfig & { kind: 'rows' };
 
 export interface MatmulPlan {
-  program: TiledConfig | GemvConfig | TexturePlan;
+  program: TiledConfig | GemvConfig | TexturePlan | RowsPlan;
   /** k-slices (1: no split-K; otherwise partial sums reduced by the split-K kernel). */
   splits: number;
   /** k per slice (a multiple of 4). */
@@ -129,6 +132,12 @@ export function textureBlock(m: number, n: number): { r: number; t: number } | n
 }
 
 export function selectMatmul(g: MatmulGeometry, epilogue: MatmulEpilogue, lim: DeviceLimits): MatmulPlan {
+  // A·Bᵀ with both operands row-major (a linear layer's forward): row textures by copy, no conversion
+  // (matmul/rows-gemm.ts; 1.3-2× the texture GEMM on 256 × 256 × 256 to 256 × 2048 × 64, and k up to 4× longer).
+  if (lim.maxTextureDimension2D && rowsGemmFits(g, lim.maxTextureDimension2D)) {
+    const { r, t, splits, kChunk4 } = rowsGemmPlan(g.m, g.k, g.n);
+    return { program: { kind: 'rows', r, t, epilogue, split: splits > 1, vec4: g.n % 4 === 0 }, splits, kChunk: kChunk4 * 4 };
+  }
   const texture = textureFor(g, epilogue, lim);
   if (texture) return { program: texture, splits: 1, kChunk: g.k };
   const maxZ = lim.maxComputeWorkgroupsPerDimension;
