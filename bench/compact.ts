@@ -21,7 +21,7 @@
  * The masked and compacted outputs are checked against each other on every run.
  * With `fuse`, the dense and the compacted models are also timed after nn/fuse.ts's
  * fuseForInference (BatchNorm folded into the conv before it, ReLU in the conv / matmul
- * epilogue) — both fused, so their speedup and realization compare like for like — and
+ * epilogue, a max pooling into the conv before it) — both fused, so their speedup and realization compare like for like — and
  * each fused model's output is checked against its unfused source.
  *
  * Training on llvmpipe is slow: epochs, subsets and batch sizes are options;
@@ -208,7 +208,7 @@ function toMarkdown(r: Omit<CompactReport, 'markdown'>): string {
     }
     out.push('');
     if (rows[0]!.latency[0]!.fused) {
-      out.push('Fused for inference (nn/fuse.ts fuseForInference on both models: BatchNorm folded into the conv, ReLU in the conv / matmul epilogue); ' +
+      out.push('Fused for inference (nn/fuse.ts fuseForInference on both models: BatchNorm folded into the conv, ReLU in the conv / matmul epilogue, max pooling in the conv before it); ' +
         'gain = unfused / fused time of the same model:', '');
       out.push(`Dense fused: ${batches.map((b, i) => { const f = dense0.latency[i]!.fused!; return `batch ${b}: ${ms(f.dense)} ms (gain ${f.denseGain.toFixed(2)}×)`; }).join(', ')}.`, '');
       const fhead = ['criterion', 'sparsity', 'FLOP speedup', ...batches.flatMap((b) => [`compacted fused ms (b${b})`, `gain (b${b})`, `fused speedup (b${b})`, `fused realization (b${b})`, `unfused realization (b${b})`]), 'max rel. Δ fused (dense / compacted)'];
@@ -276,7 +276,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
     'Masked = filters zeroed through weight_orig × weight_mask (pruning/), same dense shapes; its speedup is dense / masked.',
     'conv4 runs on synthetic CIFAR-shaped inputs (no CIFAR-10 offline): latency only, no accuracy.',
     'Filter pruning excludes the output head (pruning/ default); widths list every Conv2d/Linear output count after compaction.',
-    ...(fuse ? ['Fused = fuseForInference (nn/fuse.ts) applied to the dense and to the compacted model (eval mode): BatchNorm folded into the preceding conv/linear, ReLU in its kernel epilogue; fused speedup = fused dense / fused compacted, same FLOP speedup.'] : []),
+    ...(fuse ? ['Fused = fuseForInference (nn/fuse.ts) applied to the dense and to the compacted model (eval mode): BatchNorm folded into the preceding conv/linear, ReLU in its kernel epilogue, a max pooling into the conv before it; fused speedup = fused dense / fused compacted, same FLOP speedup.'] : []),
   ];
   let mnist: Mnist | null = null;
   const rows: CompactRow[] = [];

@@ -121,7 +121,7 @@ bench
   .option('--reps <n>', 'timed repetitions per measurement (protocol)', positiveInt)
   .option('--no-masked', 'do not time the masked models')
   .option('--layer-times', 'also time every layer of the dense and compacted models at the largest batch')
-  .option('--fuse', 'also time the dense and compacted models after fuseForInference (BatchNorm folded into the conv, ReLU fused)')
+  .option('--fuse', 'also time the dense and compacted models after fuseForInference (BatchNorm folded into the conv, ReLU and max pooling fused)')
   .option('--epochs <n>', 'baseline training epochs of the MNIST models (default 3)', positiveInt)
   .option('--finetune-epochs <n>', 'fine-tuning epochs of each compacted MNIST model (default 1)', positiveInt)
   .action(async (opts: { json?: string; quick?: boolean; models?: string[]; sparsities?: number[]; cifarBatches?: number[]; reps?: number; masked: boolean; layerTimes?: boolean; fuse?: boolean; epochs?: number; finetuneEpochs?: number }) => {
