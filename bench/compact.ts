@@ -264,7 +264,10 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
   const batchSize = opts.batchSize ?? 64;
   const maskedOnce = opts.maskedOnce ?? true;
   const fuse = opts.fuse ?? false;
-  const protocol: ProtocolOptions = { ...DEFAULT_PROTOCOL, ...(quick ? { warmup: 1, reps: 3, budgetS: 2 } : {}), ...opts.protocol };
+  // Repetitions of at least 0.5 s for every model: the dense conv4 forward alone lasts 1.2-1.5 s at
+  // batch 256, and this host's slow spells (20-30 % slower for a few hundred ms) must reach the
+  // dense and the compacted models' repetitions alike (bench/protocol.ts minSampleS).
+  const protocol: ProtocolOptions = { ...DEFAULT_PROTOCOL, minSampleS: 0.5, ...(quick ? { warmup: 1, reps: 3, budgetS: 2, minSampleS: 0 } : {}), ...opts.protocol };
 
   const device = await init({ backend: 'webgpu' });
   log(`device: ${device.adapter} (${device.featureLevel})`);
@@ -272,7 +275,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
   const notes = [
     'FLOPs: multiply-add = 2 FLOPs, Conv2d and Linear layers only, per sample (bench/accounting.ts).',
     'Speedup = dense median / compacted median at the same batch; realization = speedup / FLOP speedup (FLOP speedup = dense FLOPs / compacted FLOPs).',
-    'Each row\'s models (dense, compacted, masked where timed, fused dense and fused compacted) are timed in interleaved rounds, one forward each per round, so their ratios see the same machine state (bench/protocol.ts measureInterleaved).',
+    'Each row\'s models (dense, compacted, masked where timed, fused dense and fused compacted) are timed in interleaved rounds, one repetition each per round, so their ratios see the same machine state (bench/protocol.ts measureInterleaved); a repetition repeats the forward (each with its sync) until it lasts at least 0.5 s and reports the time per forward, so that short and long models average over the host\'s slow spells alike.',
     'Masked = filters zeroed through weight_orig × weight_mask (pruning/), same dense shapes; its speedup is dense / masked.',
     'conv4 runs on synthetic CIFAR-shaped inputs (no CIFAR-10 offline): latency only, no accuracy.',
     'Filter pruning excludes the output head (pruning/ default); widths list every Conv2d/Linear output count after compaction.',
