@@ -93,6 +93,15 @@ var<private> NEG_INF_BITS: u32 = 0xff800000u;` +
 });
 
 /**
+ * WGSL `fn name(best, v) -> type`: max pooling's running-maximum update, lane by lane: a
+ * candidate replaces the maximum when greater or NaN, unless the maximum is already NaN
+ * (shared with the conv GEMM's pooled stores, kernels/matmul/texture-gemm.ts).
+ */
+export function maxPickWgsl(name: string, type: string): string {
+  return `fn ${name}(best: ${type}, v: ${type}) -> ${type} { return select(best, v, ((v > best) | (v != v)) & (best == best)); }`;
+}
+
+/**
  * Inference max pooling 2×2, stride 2, no padding, over inputs of even height and a width
  * a multiple of 8: one invocation per 4 outputs, from 4 aligned vec4 loads (2 rows × 8
  * columns) — on llvmpipe a quarter of the per-lane storage loads of the general kernel, and
@@ -106,7 +115,7 @@ const maxPool2x2Program: Program = {
   workgroupSize: [WG],
   // params: output vec4s, OW/4, W/4
   body: () => `${udivWgsl}
-fn pick(best: vec4<f32>, v: vec4<f32>) -> vec4<f32> { return select(best, v, ((v > best) | (v != v)) & (best == best)); }
+${maxPickWgsl('pick', 'vec4<f32>')}
 ${perElementMain(`  let ow4 = pu(1u); let w4 = pu(2u);
   let row = udiv(i, ow4); let ox4 = i - row * ow4;
   let top = row * 2u * w4 + ox4 * 2u;

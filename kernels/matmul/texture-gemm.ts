@@ -19,6 +19,7 @@ import type { Program } from '../program.js';
 import { operandTexture } from '../texture-operand.js';
 import { flatCoord } from '../sparse/layout.js';
 import { udivWgsl } from '../strided-index.js';
+import { maxPickWgsl } from '../pool2d.js';
 import type { MatmulEpilogue } from './layout.js';
 
 /** Texels of m (R) and of n (T) per invocation. */
@@ -167,7 +168,7 @@ fn shiftedBase(n4: u32) -> u32 {
     outputs: [{ name: 'C', type: c.pool ? 'array<vec2<f32>>' : c.vec4Store ? 'array<vec4<f32>>' : 'array<f32>' }],
     workgroupSize: [WG_SIZE / wgY, wgY],
     // params: M, K, N (, P, IMG0 for the nchw layout; then the shifted-copies geometry)
-    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}${win ? windowHelpers : ''}${c.pool ? pick2Wgsl : ''}
+    body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}${win ? windowHelpers : ''}${c.pool ? `\n${maxPickWgsl('pick2', 'vec2<f32>')}` : ''}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = pu(0u); let K = pu(1u); let N = pu(2u);${nchw ? ' let P = pu(3u); let IMG0 = pu(4u);' : ''}
@@ -182,10 +183,6 @@ ${stores.join('\n')}
 }`,
   };
 }
-
-// The pooling kernel's rule: a candidate replaces the maximum when greater or NaN, unless the maximum is NaN.
-const pick2Wgsl = `
-fn pick2(best: vec2<f32>, v: vec2<f32>) -> vec2<f32> { return select(best, v, ((v > best) | (v != v)) & (best == best)); }`;
 
 // Invocation → (image in the chunk, block of output rows, output column texel).
 const windowHelpers = `
