@@ -81,10 +81,10 @@ function fuseSequential(seq: Sequential, path: string): Sequential {
       if (bn) i++;
       const reluFollows = entries[i + 1]?.[1] instanceof ReLU;
       if (reluFollows) i++;
-      const pool = m instanceof Conv2d ? entries[i + 1]?.[1] : undefined;
-      const maxPool = pool instanceof MaxPool2d ? { kernel: pool.kernelSize, ...pool.options } : null;
-      if (pool instanceof MaxPool2d) i++;
-      out.push([name, fusedLayer(m, join(path, name), bn, bn ? join(path, bnEntry![0]) : '', reluFollows ? 'relu' : null, maxPool)]);
+      const next = entries[i + 1]?.[1];
+      const pool = m instanceof Conv2d && next instanceof MaxPool2d ? next : null;
+      if (pool) i++;
+      out.push([name, fusedLayer(m, join(path, name), bn, bn ? join(path, bnEntry![0]) : '', reluFollows ? 'relu' : null, pool ? { kernel: pool.kernelSize, ...pool.options } : null)]);
     } else {
       out.push([name, copy(m, join(path, name))]);
     }

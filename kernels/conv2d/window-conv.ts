@@ -46,9 +46,12 @@ export function windowConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
   return images >= 1 && textureBlock(g.oc, images * g.oh * g.ow) !== null;
 }
 
+/** The pooled stores pair output rows within an invocation and halve each 4-column texel. */
+const poolableOutput = (g: Conv2dGeometry) => g.oh % 2 === 0 && g.ow % 4 === 0;
+
 /** Whether `pool` (of this convolution's output) is the 2×2, stride-2 max pooling the window GEMM can apply as it stores. */
 export function windowPoolFits(g: Conv2dGeometry, pool: Pool2dGeometry): boolean {
-  return pool.kh === 2 && pool.kw === 2 && pool.sh === 2 && pool.sw === 2 && pool.ph === 0 && pool.pw === 0 && g.oh % 2 === 0 && g.ow % 4 === 0;
+  return pool.kh === 2 && pool.kw === 2 && pool.sh === 2 && pool.sw === 2 && pool.ph === 0 && pool.pw === 0 && poolableOutput(g);
 }
 
 /**
@@ -62,7 +65,7 @@ export function windowConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, 
   const P = g.oh * g.ow;
   const perImage = (g.c * g.h * g.w) / 4;
   const chunk = Math.min(chunkImages(rt, g, width), chunkLimit);
-  if (pool && (g.oh % 2 !== 0 || g.ow % 4 !== 0)) throw new Error(`internal: the window conv pools 2x2 outputs of even height, got ${g.oh}x${g.ow}`);
+  if (pool && !poolableOutput(g)) throw new Error(`internal: the window conv pools 2x2 outputs of even height, got ${g.oh}x${g.ow}`);
   const out = rt.alloc(g.n * g.oc * (pool ? P / 4 : P));
   const wt = operandTexture(rt, w, g.oc, k, k, 1);
   if (!wt || chunk < 1) throw new Error(`internal: conv2d ${g.oc}×${k} does not fit the window path`);
