@@ -6,11 +6,11 @@
  * filter sparsity with the L1 and L2 filter norm (pruning/'s `prune`, local scope,
  * head excluded, bias and following BatchNorm masked with the filter):
  *   - latency at batch 1 and batch 256 of the dense, masked and compacted model
- *     (bench/protocol.ts: warm-up, then timed repetitions each ending in a device sync;
+ *     (measure/timing.ts: warm-up, then timed repetitions each ending in a device sync;
  *     median, min–max);
  *   - measured speedup dense/compacted and dense/masked, FLOP speedup
  *     (dense FLOPs / compacted FLOPs; multiply-add = 2 FLOPs, Conv2d/Linear only,
- *     bench/accounting.ts) and realization ratio = measured / FLOP speedup;
+ *     measure/profile.ts) and realization ratio = measured / FLOP speedup;
  *   - parameters, non-zero parameters and checkpoint bytes (safetensors via
  *     nn/checkpoint.ts) of the dense, masked and compacted models;
  *   - MNIST models: test accuracy of the trained baseline, of the compacted model
@@ -32,9 +32,8 @@ import { runAsMain } from './main.js';
 import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
 import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/index.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
-import { accountModel, type ModelAccount } from './accounting.js';
 import { layerTimes, type LayerTimes } from './layer-times.js';
-import { DEFAULT_PROTOCOL, describeProtocol, measureInterleaved, type Measurement, type ProtocolOptions } from './protocol.js';
+import { DEFAULT_PROTOCOL, describeProtocol, measureInterleaved, type Measurement, type ModelProfile, profile, type ProtocolOptions } from '../measure/index.js';
 
 export interface CompactBenchOptions {
   /** Write the full report as JSON here. */
@@ -140,7 +139,7 @@ function randomInput(shape: number[], seed: number): Float32Array {
 
 /**
  * Eval-mode forward latency of each model on one random batch, timed in interleaved rounds
- * (bench/protocol.ts measureInterleaved), so that the models compared as a ratio see the
+ * (measure/timing.ts measureInterleaved), so that the models compared as a ratio see the
  * same machine state.
  */
 async function latencies(models: Module[], inputShape: readonly number[], batch: number, protocol: ProtocolOptions): Promise<Measurement[]> {
@@ -266,16 +265,16 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
   const fuse = opts.fuse ?? false;
   // Repetitions of at least 0.5 s for every model: the dense conv4 forward alone lasts 1.2-1.5 s at
   // batch 256, and this host's slow spells (20-30 % slower for a few hundred ms) must reach the
-  // dense and the compacted models' repetitions alike (bench/protocol.ts minSampleS).
+  // dense and the compacted models' repetitions alike (measure/timing.ts minSampleS).
   const protocol: ProtocolOptions = { ...DEFAULT_PROTOCOL, minSampleS: 0.5, ...(quick ? { warmup: 1, reps: 3, budgetS: 2, minSampleS: 0 } : {}), ...opts.protocol };
 
   const device = await init({ backend: 'webgpu' });
   log(`device: ${device.adapter} (${device.featureLevel})`);
   const config = { models, sparsities, criteria, batches, cifarBatches, trainLimit: trainLimit ?? 60000, testLimit: testLimit ?? 10000, epochs, finetuneEpochs, lr, finetuneLr, batchSize, optimizer: 'Adam', seed, quick, fuse, protocol };
   const notes = [
-    'FLOPs: multiply-add = 2 FLOPs, Conv2d and Linear layers only, per sample (bench/accounting.ts).',
+    'FLOPs: multiply-add = 2 FLOPs, Conv2d and Linear layers only, per sample (measure/profile.ts).',
     'Speedup = dense median / compacted median at the same batch; realization = speedup / FLOP speedup (FLOP speedup = dense FLOPs / compacted FLOPs).',
-    'Each row\'s models (dense, compacted, masked where timed, fused dense and fused compacted) are timed in interleaved rounds, one repetition each per round, so their ratios see the same machine state (bench/protocol.ts measureInterleaved); a repetition repeats the forward (each with its sync) until it lasts at least 0.5 s and reports the time per forward, so that short and long models average over the host\'s slow spells alike.',
+    'Each row\'s models (dense, compacted, masked where timed, fused dense and fused compacted) are timed in interleaved rounds, one repetition each per round, so their ratios see the same machine state (measure/timing.ts measureInterleaved); a repetition repeats the forward (each with its sync) until it lasts at least 0.5 s and reports the time per forward, so that short and long models average over the host\'s slow spells alike.',
     'Masked = filters zeroed through weight_orig × weight_mask (pruning/), same dense shapes; its speedup is dense / masked.',
     'conv4 runs on synthetic CIFAR-shaped inputs (no CIFAR-10 offline): latency only, no accuracy.',
     'Filter pruning excludes the output head (pruning/ default); widths list every Conv2d/Linear output count after compaction.',
@@ -298,7 +297,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
       baseline = await train(dense, mnist, epochs, lr, batchSize, seed);
       log(`${name}: baseline accuracy ${pct(baseline)}`);
     }
-    const denseAcc = await accountModel(dense, spec.inputShape, { checkpoint: true });
+    const denseAcc = await profile(dense, spec.inputShape);
     const bigBatch = Math.max(...bs);
     const probe = randomInput([bigBatch, ...spec.inputShape], 5);
     const denseLayers = opts.layerTimes ? await layerTimes(dense, probe, [bigBatch, ...spec.inputShape], protocol) : null;
@@ -312,9 +311,9 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
       for (const criterion of criteria) {
         const masked = copyOf(name, dense, seed);
         await prune(masked, { granularity: 'filter', criterion, sparsity });
-        const maskedAcc: ModelAccount = await accountModel(masked, spec.inputShape, { checkpoint: true });
+        const maskedAcc: ModelProfile = await profile(masked, spec.inputShape);
         const { model: small, plan } = await compactWithPlan(masked, { inputShape: spec.inputShape });
-        const smallAcc = await accountModel(small, spec.inputShape, { checkpoint: true });
+        const smallAcc = await profile(small, spec.inputShape);
         const err = await outputError(masked, small, spec.inputShape);
         const flopSpeedup = denseAcc.totals.flops / smallAcc.totals.flops;
         const smallFused = fuse ? fuseForInference(small.eval()) : null;
@@ -344,7 +343,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
           widths: plan.layers.filter((l) => l.type === 'Conv2d' || l.type === 'Linear').map((l) => l.outAfter),
           params: { dense: denseAcc.totals.params, compacted: smallAcc.totals.params, nonzeroMasked: maskedAcc.totals.nonzeroParams },
           flops: { dense: denseAcc.totals.flops, masked: maskedAcc.totals.flops, effectiveMasked: maskedAcc.totals.effectiveFlops, compacted: smallAcc.totals.flops, speedup: flopSpeedup },
-          checkpointBytes: { dense: denseAcc.checkpointBytes!, masked: maskedAcc.checkpointBytes!, compacted: smallAcc.checkpointBytes! },
+          checkpointBytes: { dense: denseAcc.totals.checkpointBytes, masked: maskedAcc.totals.checkpointBytes, compacted: smallAcc.totals.checkpointBytes },
           outputError: err, latency: timed,
           ...(denseLayers ? {
             layerTimes: {

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import type { Conv2dGeometry, MatmulGeometry, Storage } from '../engine/backend.js';
 import { getBackend, init, shutdown, type DeviceDescription } from '../engine/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from './protocol.js';
+import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from '../measure/index.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';
 
 type Tf = Awaited<ReturnType<typeof tfjsOnOurDevice>>;
@@ -214,10 +214,10 @@ export async function runDenseBench(o: DenseOptions = {}): Promise<DenseReport> 
       const checkError = await w.check();
       if (!(checkError < 1e-4)) throw new Error(`${c.name}: our output differs from the float64 reference (relative error ${checkError})`);
       const gf = (m: Measurement) => ({ ...m, gflops: c.flops / m.median / 1e9 });
-      const ours = gf(await measure(w.ours, syncOurs, protocol));
+      const ours = gf((await measure({ ours: w.ours }, { ...protocol, sync: syncOurs })).results.ours);
       let tfjs: DenseRow['tfjs'] = null;
       try {
-        tfjs = gf(await measure(w.tfjs, syncTf, protocol));
+        tfjs = gf((await measure({ tfjs: w.tfjs }, { ...protocol, sync: syncTf })).results.tfjs);
       } catch (e) {
         log(`  (TF.js failed on ${c.name}: ${(e as Error).message})`);
       }

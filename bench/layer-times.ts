@@ -1,13 +1,13 @@
 /**
  * Where a model's forward time goes: each leaf module (a Sequential's children, recursively)
- * is run on the previous one's output and timed on its own with the bench/protocol.ts
+ * is run on the previous one's output and timed on its own with the measure/timing.ts
  * protocol, then the medians are summed per module type. A leaf's time includes one device
  * sync, so the sum is a little above the whole-model latency; the shares are the point:
  * they show which layers shrink with compaction and which do not.
  */
 import { noGrad, sync, type Tensor, tensor, tidy } from '../engine/index.js';
 import { Conv2d, Linear, type Module, Sequential } from '../nn/index.js';
-import { measure, type ProtocolOptions } from './protocol.js';
+import { measure, type ProtocolOptions } from '../measure/index.js';
 
 /** Milliseconds per module type (Conv2d, BatchNorm2d, ReLU, …; Conv2d+ReLU(+MaxPool2d) for fused layers), in first-seen order. */
 export type LayerTimes = Record<string, number>;
@@ -31,7 +31,7 @@ export async function layerTimes(model: Module, input: Float32Array, shape: read
   try {
     for (const layer of leaves(model)) {
       const x = acts[acts.length - 1]!;
-      const t = await measure(() => noGrad(() => tidy(() => void layer.forward(x))), () => sync(), protocol);
+      const t = (await measure({ layer: () => noGrad(() => tidy(() => void layer.forward(x))) }, { ...protocol, sync: () => sync() })).results.layer;
       const type = typeOf(layer);
       out[type] = (out[type] ?? 0) + t.median * 1e3;
       acts.push(noGrad(() => layer.forward(x)));

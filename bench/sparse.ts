@@ -23,7 +23,7 @@ import {
 } from '../index.js';
 import { benchWeights, blockMask, magnitudeMask, type MaskKind, randomMask } from './sparse-masks.js';
 import { type PlotPanel, speedupSvg } from './sparse-plot.js';
-import { describeProtocol, type Measurement as Timing, measure, measureInterleaved, type ProtocolOptions } from './protocol.js';
+import { describeProtocol, type Measurement as Timing, measure, measureInterleaved, type ProtocolOptions } from '../measure/index.js';
 
 export interface SparseBenchOptions {
   /** Write every measurement to this JSON file. */
@@ -177,7 +177,7 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
   log(`sparse benchmark on ${device.adapter} (${device.featureLevel})${quick ? ' [quick]' : ''}; ${protocol}`);
   const rows: SparseRow[] = [];
   const dense: SparseBenchResult['dense'] = [];
-  const time = (work: () => void): Promise<Timing> => measure(work, () => sync(), p.timing);
+  const time = async (work: () => void): Promise<Timing> => (await measure({ work }, { ...p.timing, sync: () => sync() })).results.work;
   // Each sparse format is timed in interleaved rounds with the dense layer, and its speedup taken
   // against that paired dense time: this host switches between two speeds, which a dense time
   // measured once per layer would carry into every ratio.

@@ -1,10 +1,10 @@
 /**
- * The timing protocol (bench/protocol.ts): interleaved rounds, and repetitions stretched to a
+ * The timing protocol (measure/timing.ts): interleaved rounds, and repetitions stretched to a
  * minimum length (minSampleS) with the time per call reported. Workloads are counted calls and
  * busy waits, no device.
  */
 import { describe, expect, it } from 'vitest';
-import { measureInterleaved } from '../bench/protocol.js';
+import { measureInterleaved } from '../measure/index.js';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;
