@@ -25,14 +25,13 @@
  */
 import { type BackendName, Generator, init } from '../engine/index.js';
 import {
-  createModel, evaluate, loadMnist, loadSafetensors, MODELS, saveCheckpoint, SGD, Adam, syntheticCifar, trainEpoch,
+  evaluate, loadMnist, MODELS, saveCheckpoint, SGD, Adam, syntheticCifar, trainEpoch,
   type ArrayDataset, type EvalStats, type Module,
 } from '../nn/index.js';
-import { loadCheckpoint } from '../nn/checkpoint.js';
 import type { Criterion } from './criteria.js';
 import { GradientAccumulator } from './gradient.js';
 import { type Granularity, parseGranularity } from './granularity.js';
-import { identity } from './custom.js';
+import { loadModelCheckpoint } from './load.js';
 import { removeAll } from './masked.js';
 import { type Normalization, prune, type PruneOptions, type PruneResult, type Scope } from './prune.js';
 import { sparsityReport, type SparsityReport } from './report.js';
@@ -131,25 +130,14 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<PruneComm
   const seed = opts.seed ?? 0;
   const batchSize = opts.batchSize ?? 128;
 
-  // The checkpoint: which model, and whether it holds masks.
-  const file = await loadSafetensors(opts.model);
-  const modelName = file.metadata.model;
-  if (!modelName) throw new Error(`prune: ${opts.model} has no 'model' entry in its metadata (write it with wgprune train)`);
-  const modelSpec = MODELS.get(modelName);
-  if (!modelSpec) throw new Error(`prune: ${opts.model} was saved from model '${modelName}', which is not registered (known: ${[...MODELS.keys()].join(', ')})`);
+  // The checkpoint: which model, and whether it holds masks (re-created before loading).
   const device = await init({ backend: opts.backend ?? 'webgpu' });
   log(`device: ${device.backend} — ${device.adapter}`);
-  const model = createModel(modelName, { seed });
-  const maskedKeys = [...file.tensors.keys()].filter((k) => k.endsWith('_mask'));
-  for (const key of maskedKeys) {
-    const path = key.slice(0, -'_mask'.length).split('.');
-    const param = path.pop()!;
-    let m: Module | undefined = model;
-    for (const part of path) m = m?.child(part);
-    if (!m) throw new Error(`prune: ${opts.model} has '${key}' but the model has no module '${path.join('.')}'`);
-    await identity(m, param);
-  }
-  await loadCheckpoint(opts.model, model);
+  const loaded = await loadModelCheckpoint(opts.model, { seed }).catch((e: Error) => {
+    throw new Error(`prune: ${e.message}`);
+  });
+  const { model, arch: modelName, metadata: fileMetadata } = loaded;
+  const modelSpec = MODELS.get(modelName)!;
 
   const mnist = modelSpec.dataset === 'mnist';
   if (!mnist) log('data: synthetic CIFAR-shaped inputs (no CIFAR-10 offline; accuracy is meaningless)');
@@ -226,7 +214,7 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<PruneComm
 
   if (!opts.keepMasks) removeAll(model);
   const metadata: Record<string, string> = {
-    ...file.metadata,
+    ...fileMetadata,
     model: modelName,
     format: opts.keepMasks ? 'wgprune-checkpoint-v1-masked' : 'wgprune-checkpoint-v1',
     pruned_from: opts.model,
