@@ -28,7 +28,6 @@
  * `quick` is a small sanity run (subsets, one sparsity, small CIFAR batch).
  */
 import { writeFileSync } from 'node:fs';
-import { runAsMain } from './main.js';
 import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
 import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/index.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
@@ -385,6 +384,3 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
   log(report.markdown);
   return report;
 }
-
-// `npm run bench:compact [-- --quick] [-- --json FILE]`
-runAsMain(import.meta.url, runCompactBench);

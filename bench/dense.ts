@@ -1,14 +1,14 @@
 /**
  * Dense kernel benchmark: GFLOP/s of our matmul and conv2d kernels next to TF.js's
  * WebGPU backend running on the very same Dawn device in this process
- * (bench/peers/tfjs-device.ts), with the same protocol for both (bench/protocol.ts).
+ * (bench/peers/tfjs-device.ts), with the same protocol for both (measure/timing.ts).
  * A multiply-add counts as 2 FLOPs. Our outputs are spot-checked against float64.
  *
  *   npm run bench:dense [-- --json FILE] [-- --quick]      wgprune bench dense [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import type { Conv2dGeometry, MatmulGeometry, Storage } from '../engine/backend.js';
-import { getBackend, init, shutdown, type DeviceDescription } from '../engine/index.js';
+import { getBackend, init, type DeviceDescription } from '../engine/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from '../measure/index.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';
@@ -234,20 +234,4 @@ export async function runDenseBench(o: DenseOptions = {}): Promise<DenseReport> 
     log(`\nwrote ${o.json}`);
   }
   return report;
-}
-
-const isMain = process.argv[1] && /dense\.(ts|mjs|js)$/.test(process.argv[1]);
-if (isMain) {
-  const args = process.argv.slice(2);
-  const jsonAt = args.indexOf('--json');
-  runDenseBench({ json: jsonAt >= 0 ? args[jsonAt + 1] : undefined, quick: args.includes('--quick') })
-    .then(() => {
-      shutdown();
-      process.exit(0);
-    })
-    .catch((e: Error) => {
-      console.error(e);
-      shutdown();
-      process.exit(1);
-    });
 }

@@ -3,7 +3,7 @@
  * always our best dense kernel) against CSR and each BSR block shape, over densities
  * with random, block-structured and magnitude-pruned masks.
  *
- * Protocol (DESIGN.md §4, `bench/protocol.ts`): per workload, warm-up runs, then
+ * Protocol (measure/timing.ts): per workload, warm-up runs, then
  * R repetitions each ending in a device sync; median with min–max spread. The sparse
  * matrix is uploaded once outside the timing (as a SparseLinear layer does). FLOPs
  * count a multiply-add as 2; FLOP speedup = 1/density (density = non-zero weights /
@@ -14,7 +14,6 @@
  * bench/results/sparse.md (tables) and, with --json, every measurement.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { runAsMain } from './main.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -329,9 +328,3 @@ function toMarkdown(device: DeviceDescription, protocol: string, dense: SparseBe
   for (const b of be) out.push(`| ${b.layer} | ${b.mask} | ${b.format} | ${b.density === null ? 'never' : b.density.toFixed(3)} |`);
   return out.join('\n') + '\n';
 }
-
-// `tsx bench/sparse.ts [--quick] [--json FILE] [--layers A,B] [--out-dir DIR]`
-runAsMain(import.meta.url, (o) => {
-  const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
-  return runSparseBench({ ...o, layers: arg('--layers')?.split(','), outDir: arg('--out-dir') });
-});

@@ -88,16 +88,16 @@ program
     await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks });
   });
 
-const bench = program.command('bench').description('benchmarks with the DESIGN.md §4 protocol: dense, sparse, compact');
+const bench = program.command('bench').description('benchmarks (warm-up, then timed repetitions each ending in a device sync; median and spread): dense, sparse, compact');
 bench
   .command('dense')
   .description('GFLOP/s of our dense matmul and conv2d vs TF.js WebGPU on the same device')
   .option('--json <file>', 'write every figure to a JSON file')
   .option('--quick', 'a few shapes only')
   .action(async (opts: { json?: string; quick?: boolean }) => {
-    // TF.js (a devDependency) only loads from a bundle: run bench/dense.ts through scripts/bench.mjs.
+    // TF.js (a devDependency) only loads from a bundle: run the benchmark's entry through scripts/bench.mjs.
     const { runBundled } = await import('../bench/run-bundled.js');
-    runBundled('bench/dense.ts', [...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
+    runBundled('bench/entries/dense.ts', [...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
   });
 bench
   .command('sparse')

@@ -1,13 +1,13 @@
-// Runs a benchmark entry (bench/*.ts) from an esbuild bundle: TF.js's ESM build uses
-// extensionless and directory imports that Node cannot load directly but a bundler
-// resolves. Usage: node scripts/bench.mjs bench/train.ts [args...]
+// Runs a benchmark script (bench/entries/*.ts, bench/train.ts, bench/prune.ts) from an esbuild
+// bundle: TF.js's ESM build uses extensionless and directory imports that Node cannot load
+// directly but a bundler resolves. Usage: node scripts/bench.mjs bench/train.ts [args...]
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
-  console.error('usage: node scripts/bench.mjs bench/<name>.ts [args...]');
+  console.error('usage: node scripts/bench.mjs <benchmark script>.ts [args...]');
   process.exit(2);
 }
 const outfile = `dist/bench/${basename(entry).replace(/\.ts$/, '.mjs')}`;
