@@ -1,5 +1,7 @@
-/** Measuring: per-layer cost (`profile`) and the timing protocol (`measure`). Builds on engine/, nn/ and pruning/'s tracer. */
+/** Measuring: per-layer cost (`profile`), the timing protocol (`measure`) and per-layer time (`layerTimes`). Builds on engine/, nn/ and pruning/'s tracer. */
 export { profile, formatProfile, checkpointSize, weightCost, PROFILE_CONVENTIONS } from './profile.js';
 export type { ModelProfile, LayerProfile, ProfileTotals, ProfileOptions } from './profile.js';
 export { measure, measureInterleaved, describeProtocol, summarise, DEFAULT_PROTOCOL } from './timing.js';
 export type { Measurement, MeasureOptions, MeasureResult, Protocol, ProtocolOptions, Work } from './timing.js';
+export { layerTimes, fusedTypeName } from './layer-times.js';
+export type { LayerTime } from './layer-times.js';

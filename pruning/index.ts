@@ -13,7 +13,7 @@ export { globalUnstructured } from './global.js';
 export type { GlobalMethod, GlobalUnstructuredOptions } from './global.js';
 export { customFromMask, identity } from './custom.js';
 export type { Scores } from './importance.js';
-export { parseGranularity, granularityName, groupsFor, isStructured, view2d } from './granularity.js';
+export { parseGranularity, granularityName, groupsFor, isNM, isStructured, view2d } from './granularity.js';
 export type { Granularity, Grouping } from './granularity.js';
 export { magnitude, random, bnScale, resolveCriterion } from './criteria.js';
 export type { Criterion, GroupCombine } from './criteria.js';
@@ -33,3 +33,5 @@ export { buildDependencyGraph, DependencyGraph, traceModel, UnsupportedLayerErro
 export type { ChannelGroup, GroupMember, Trace, TraceOp, TraceOptions } from './graph/index.js';
 export { compact, compactWithPlan, planCompaction } from './compact.js';
 export type { CompactOptions, CompactionPlan, LayerCompaction } from './compact.js';
+export { loadModelCheckpoint, checkModelCheckpoint } from './load.js';
+export type { LoadedModel, LoadModelOptions } from './load.js';

@@ -40,6 +40,12 @@ export interface StudyMethod {
   rounds: number;
   /** Per round for 'iterative' and the lottery schedules, in total for 'oneshot' and 'agp'. */
   finetuneEpochs: number;
+  /**
+   * Module name → its own sparsity, instead of the study's sparsities (e.g. the notes' "remove the
+   * 2 lowest-L1 filters of each conv"): such a method runs once per seed, and its run's sparsity is
+   * the fraction of units it pruned.
+   */
+  perLayer?: Record<string, number>;
 }
 
 export interface StudyConfig {
