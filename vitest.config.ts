@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The CLI tests run dist/cli.js: build it once, before every test file.
+    globalSetup: ['test/helpers/build-once.ts'],
     exclude: ['test/browser/**'],
     // Dawn is a native addon: run test files in child processes, two at a time (2 cores).
     pool: 'forks',

@@ -2,7 +2,7 @@
  * The built CLI (dist/cli.js, an esbuild bundle) runs a benchmark exactly once and exits
  * cleanly. In a bundle every module shares the bundle's URL, so a benchmark module that
  * started itself when "it was the main script" would also run next to the CLI's own call.
- * Builds the bundle first, then runs the smallest sparse benchmark (one small layer, quick
+ * With the bundle built by the test set-up (test/helpers/build-once.ts), runs the smallest sparse benchmark (one small layer, quick
  * mode; a few seconds on llvmpipe) with its outputs in a temporary folder.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,15 +10,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'wgprune-cli-bench-'));
 
-beforeAll(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
-  expect(build.status, build.stderr).toBe(0);
-});
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
