@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { shutdown } from '../engine/index.js';
 import { smoke } from './smoke.js';
 import { train } from './train.js';
+import { registerReport } from './report.js';
 import { PRUNE_METHODS, pruneCommand } from '../pruning/cli.js';
 
 function positiveInt(value: string): number {
@@ -57,6 +58,8 @@ program
     const result = await train(opts);
     console.log(`best test accuracy ${(100 * result.bestAccuracy).toFixed(2)}% at epoch ${result.bestEpoch}`);
   });
+
+registerReport(program);
 
 const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
 
@@ -132,8 +135,9 @@ bench
 
 program.hook('postAction', () => shutdown());
 
-program.parseAsync().catch((e: Error) => {
+program.parseAsync().catch((e: Error & { exitCode?: number }) => {
   shutdown();
   console.error(`wgprune: ${e.message}`);
-  process.exit(1);
+  // Refused input carries exitCode 2; anything else that fails exits with 1.
+  process.exit(typeof e.exitCode === 'number' ? e.exitCode : 1);
 });

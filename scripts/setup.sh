@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine with Node 20 lacks:
 #  - Mesa's EGL + GLES on llvmpipe, which Dawn's OpenGL ES backend needs when there is no GPU;
+#  - Debian's chromium, which the browser tests drive headless (the study report page);
 #  - the npm packages (npm ci, from package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)
+pkgs=(libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri chromium)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${pkgs[@]}"; do

@@ -1,0 +1,79 @@
+/**
+ * The per-run detail table: for every run its weight sparsity, pruned units and accuracy
+ * (right after pruning → final), then per format the bytes it stores, its output error against
+ * the masked model and, per batch size, its median latency (min–max), the reference's median,
+ * the speedup and the realization. Skipped and failed formats show their reason, failed runs
+ * their error.
+ */
+import type { FormatResult, StudyResults, StudyRun } from '../study/results.js';
+import { bytes, DASH, ms, percent, ratio, relError, sparsityLabel, times } from './numbers.js';
+import { batchOrder, formatOrder } from './summary.js';
+import type { Column, Row, Table } from './table.js';
+
+function accuracyCell(run: StudyRun): string {
+  const { pruned, final } = run.accuracy;
+  if (pruned === null && final === null) return DASH;
+  return `${percent(pruned)} → ${percent(final)}`;
+}
+
+function statusCell(f: FormatResult): string {
+  if (f.status !== 'ok') return `${f.status}: ${f.reason ?? '(no reason given)'}`;
+  const notes: string[] = [];
+  if (f.reference === 'dense-fused') notes.push('vs fused dense');
+  if (f.choices?.length) notes.push(`per layer: ${f.choices.map((c) => `${c.name} ${c.choice}`).join(', ')}`);
+  return notes.length ? `ok (${notes.join('; ')})` : 'ok';
+}
+
+export function runDetailsTable(results: StudyResults): Table {
+  const batches = batchOrder(results);
+  const order = formatOrder(results);
+  const columns: Column[] = [
+    { title: 'run' },
+    { title: 'weights', align: 'right' },
+    { title: 'units pruned', align: 'right' },
+    { title: 'accuracy % (pruned → final)', align: 'right' },
+    { title: 'format' },
+    { title: 'status', wrap: true },
+    { title: 'FLOP×', align: 'right' },
+    { title: 'bytes', align: 'right' },
+    { title: 'output error', align: 'right' },
+    ...batches.flatMap((b): Column[] => [
+      { title: 'ms (min–max)', align: 'right', group: `batch ${b}` },
+      { title: 'ref. ms', align: 'right', group: `batch ${b}` },
+      { title: 'speedup', align: 'right', group: `batch ${b}` },
+      { title: 'realiz.', align: 'right', group: `batch ${b}` },
+    ]),
+  ];
+  const rows: Row[] = [];
+  for (const run of results.runs) {
+    const lead = [
+      run.id,
+      run.status === 'ok' ? sparsityLabel(run.weightSparsity) : DASH,
+      run.status === 'ok' ? `${run.units.pruned}/${run.units.total}` : DASH,
+      accuracyCell(run),
+    ];
+    if (run.status === 'failed') {
+      rows.push({ cells: [...lead, DASH, `run failed: ${run.error ?? '(no error recorded)'}`], startsBlock: true });
+      continue;
+    }
+    const formats = [...run.formats].sort((a, b) => order.indexOf(a.format) - order.indexOf(b.format));
+    formats.forEach((f, i) => {
+      const cells = [...(i === 0 ? lead : lead.map(() => '')), f.format, statusCell(f)];
+      if (f.status === 'ok') {
+        cells.push(times(f.flopSpeedup), bytes(f.bytes), relError(f.outputError));
+        for (const b of batches) {
+          const l = f.latency.find((x) => x.batch === b);
+          cells.push(
+            l ? `${ms(l.format.median)} (${ms(l.format.min)}–${ms(l.format.max)})` : DASH,
+            l ? ms(l.reference.median) : DASH,
+            l ? times(l.speedup) : DASH,
+            l ? ratio(l.realization) : DASH,
+          );
+        }
+      }
+      rows.push({ cells, startsBlock: i === 0 });
+    });
+    if (!formats.length) rows.push({ cells: [...lead, DASH, 'no format results'], startsBlock: true });
+  }
+  return { columns, rows };
+}
