@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { shutdown } from '../engine/index.js';
 import { smoke } from './smoke.js';
 import { train } from './train.js';
+import { registerStudy } from './study.js';
 import { registerReport } from './report.js';
 import { PRUNE_METHODS, pruneCommand } from '../pruning/cli.js';
 
@@ -23,7 +24,9 @@ function positiveNumbers(value: string): number[] {
 const program = new Command()
   .name('wgprune')
   .description('Neural-network pruning research on WebGPU: real sparse speedups next to the FLOPs that promised them')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Usage errors (unknown flag, missing or invalid value) exit with 2, like every refused input.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 const backendOption = () => new Option('-b, --backend <name>', 'compute backend').choices(['webgpu', 'cpu']).default('webgpu');
 
@@ -59,6 +62,7 @@ program
     console.log(`best test accuracy ${(100 * result.bestAccuracy).toFixed(2)}% at epoch ${result.bestEpoch}`);
   });
 
+registerStudy(program);
 registerReport(program);
 
 const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
