@@ -104,7 +104,7 @@ export function headline(results: StudyResults): Headline {
     results.model.timingOnly
       ? 'Accuracy: not measured (synthetic inputs).'
       : 'accuracy: final test accuracy, mean ± sample standard deviation over the completed runs (one per seed).',
-    'FLOP×: dense FLOPs / the FLOPs the format executes (effective non-zero FLOPs for masked/CSR/BSR/auto, the compacted model\'s FLOPs for compacted formats), one multiply-add = 2 FLOPs.',
+    'FLOP×: dense FLOPs / the FLOPs pruning leaves (the non-zero weights\' FLOPs for masked/CSR/BSR/auto — what an ideal zero-skipping kernel would execute; the compacted model\'s FLOPs for compacted formats), one multiply-add = 2 FLOPs.',
     `speedup: dense median latency / format median latency, timed in the same interleaved rounds${fused ? ' (compacted-fused: against the dense model after the same fusion)' : ''}; realiz. = speedup / FLOP×. Ratios are geometric means over seeds.`,
   ].join(' ');
   return {

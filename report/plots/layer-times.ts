@@ -69,14 +69,14 @@ export function layerTimesPlot(results: StudyResults): Plot {
         },
       },
       spec: {
-        width: Math.max(360, layers.length * formats.length * 14),
+        width: Math.max(360, layers.length * formats.length * 10),
         height: 170,
         mark: { type: 'bar' },
         encoding: {
           x: { field: 'layer', type: 'nominal', sort: layers, title: 'layer (type)', axis: { labelAngle: -30, labelAlign: 'right', labelLimit: 240 } },
           xOffset: { field: 'format', type: 'nominal', sort: formats },
           y: { field: 'ms', type: 'quantitative', title: 'time (ms, median)' },
-          color: { field: 'format', type: 'nominal', title: 'format', scale: formatColorScale(formats) },
+          color: { field: 'format', type: 'nominal', title: 'format', scale: formatColorScale(formats), legend: { orient: 'top', direction: 'horizontal' } },
         },
       },
     } as TopLevelSpec,

@@ -54,7 +54,7 @@ export function speedupPlot(sources: Source[], compare = false): Plot {
         text: compare ? `${TITLE}, by source` : TITLE,
         subtitle: [
           `speedup = dense median latency / format median latency per forward pass, timed in ${protocol.interleaved ? 'interleaved rounds' : 'rounds'} (medians over repetitions)`,
-          'FLOP speedup = dense FLOPs / FLOPs the format executes, one multiply-add = 2 FLOPs; dashed: y = x (full realization); dotted: speedup 1',
+          'FLOP speedup = dense FLOPs / FLOPs left by pruning (non-zero weights; compacted: the smaller model), one multiply-add = 2 FLOPs; dashed: y = x (full realization); dotted: speedup 1',
         ],
       },
       config: PLOT_CONFIG,
