@@ -14,8 +14,8 @@ import type { ProtocolOptions } from '../measure/index.js';
 export const DEFAULT_STUDY_PROTOCOL: Required<ProtocolOptions> = { warmup: 2, reps: 5, minReps: 3, budgetS: 2, minSampleS: 0.1 };
 
 /** Training samples for fine-tuning and gradient scores, and test samples for accuracy, unless given. */
-export const DEFAULT_TRAIN_LIMIT = 4000;
-export const DEFAULT_TEST_LIMIT = 2000;
+export const DEFAULT_TRAIN_LIMIT = 2000;
+export const DEFAULT_TEST_LIMIT = 1000;
 
 /** The package root: this module sits one folder below it, in source (study/) and bundled (dist/). */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

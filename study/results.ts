@@ -73,7 +73,7 @@ export interface StudyConfig {
   /** BSR block shape of the 'bsr' format. */
   bsrBlock: [number, number];
   protocol: ProtocolOptions;
-  /** Per-layer times at the largest batch, first seed of each method × sparsity. */
+  /** Per-layer times at the largest batch, for each method's run at its highest sparsity (first seed). */
   layerTimes: boolean;
   /** The preset the configuration came from, if any. */
   preset: string | null;

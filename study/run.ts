@@ -219,7 +219,10 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
       const id = `${r.method.label} @ ${Number.isNaN(r.sparsity) ? 'per-layer' : r.sparsity} seed ${r.seed}`;
       progress.run(index, id);
       try {
-        const run = await oneRun({ config, dense, denseFused, denseProfile, data, inputShape, method: r.method, sparsity: r.sparsity, seed: r.seed, id, signal, tickets, phase: progress.phase, first: r.seed === config.seeds[0] });
+        // Per-layer times for one run per method: the first seed at its highest sparsity.
+        const top = Math.max(...plan.filter((p) => p.method === r.method).map((p) => (Number.isNaN(p.sparsity) ? -1 : p.sparsity)));
+        const layerTimed = r.seed === config.seeds[0] && (Number.isNaN(r.sparsity) ? top === -1 : r.sparsity === top);
+        const run = await oneRun({ config, dense, denseFused, denseProfile, data, inputShape, method: r.method, sparsity: r.sparsity, seed: r.seed, id, signal, tickets, phase: progress.phase, layerTimed });
         results.runs.push(run);
         log(summaryLine(run));
       } catch (e) {
@@ -270,8 +273,8 @@ interface RunContext {
   signal: AbortSignal;
   tickets: Map<string, Map<string, Float32Array>>;
   phase: StudyProgress['phase'];
-  /** The first seed: per-layer times are taken for it only. */
-  first: boolean;
+  /** Take per-layer times in this run. */
+  layerTimed: boolean;
 }
 
 async function oneRun(c: RunContext): Promise<StudyRun> {
@@ -328,7 +331,7 @@ async function oneRun(c: RunContext): Promise<StudyRun> {
         latency,
       };
     });
-    const layerTimesResult = config.layerTimes && c.first ? await runLayerTimes(built, config, c.inputShape, c.phase) : null;
+    const layerTimesResult = config.layerTimes && c.layerTimed ? await runLayerTimes(built, config, c.inputShape, c.phase) : null;
     const units = outcome.result.layers.reduce((a, l) => ({ pruned: a.pruned + l.pruned, total: a.total + l.units }), { pruned: 0, total: 0 });
     const sparsity = Number.isNaN(c.sparsity) ? (units.total ? units.pruned / units.total : 0) : c.sparsity;
     return {
