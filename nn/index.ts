@@ -10,7 +10,7 @@ export { BatchNorm1d, BatchNorm2d } from './layers/batchnorm.js';
 export type { BatchNormLayerOptions } from './layers/batchnorm.js';
 export { MaxPool2d, AvgPool2d } from './layers/pooling.js';
 export type { PoolLayerOptions } from './layers/pooling.js';
-export { ReLU, Tanh, Sigmoid, Identity } from './layers/activation.js';
+export { ReLU, Tanh, Sigmoid, Identity, Softmax } from './layers/activation.js';
 export { Flatten } from './layers/flatten.js';
 export { Dropout } from './layers/dropout.js';
 export type { DropoutOptions } from './layers/dropout.js';

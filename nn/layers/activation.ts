@@ -1,5 +1,5 @@
 /** Parameter-free elementwise layers. */
-import { relu, sigmoid, type Tensor, tanh } from '../../engine/index.js';
+import { relu, sigmoid, softmax, type Tensor, tanh } from '../../engine/index.js';
 import { Module } from '../module.js';
 
 export class ReLU extends Module {
@@ -24,5 +24,21 @@ export class Sigmoid extends Module {
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x;
+  }
+}
+
+/** Softmax over `dim` (torch.nn.Softmax; default 1, the class axis of [N, C] logits). */
+export class Softmax extends Module {
+  constructor(readonly dim = 1) {
+    super();
+    if (!Number.isInteger(dim)) throw new Error(`Softmax: dim must be an integer, got ${dim}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
   }
 }

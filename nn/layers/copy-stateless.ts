@@ -1,11 +1,11 @@
 /**
- * A fresh copy of a layer that holds no tensors (pooling, Flatten, Dropout, activations),
+ * A fresh copy of a layer that holds no tensors (pooling, Flatten, Dropout, activations, Softmax),
  * with the same configuration; null for any other module. Shared by the model rebuilders
  * (pruning/compact-rebuild.ts, nn/fuse.ts), which handle the layers with tensors themselves.
  */
 import type { Generator } from '../../engine/index.js';
 import type { Module } from '../module.js';
-import { Identity, ReLU, Sigmoid, Tanh } from './activation.js';
+import { Identity, ReLU, Sigmoid, Softmax, Tanh } from './activation.js';
 import { Dropout } from './dropout.js';
 import { Flatten } from './flatten.js';
 import { AvgPool2d, MaxPool2d } from './pooling.js';
@@ -20,5 +20,6 @@ export function copyStatelessLayer(m: Module): Module | null {
   if (m instanceof Tanh) return new Tanh();
   if (m instanceof Sigmoid) return new Sigmoid();
   if (m instanceof Identity) return new Identity();
+  if (m instanceof Softmax) return new Softmax(m.dim);
   return null;
 }

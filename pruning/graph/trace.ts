@@ -6,7 +6,7 @@
  *
  * Supported modules: Sequential, Residual, Concat, Conv2d, Linear, BatchNorm1d,
  * BatchNorm2d, ReLU, Tanh, Sigmoid, Identity, Dropout, MaxPool2d, AvgPool2d,
- * Flatten (startDim 1) — each with its own class's forward (a subclass that
+ * Flatten (startDim 1), Softmax — each with its own class's forward (a subclass that
  * overrides forward is not understood). Anything else, or a module used twice,
  * throws an UnsupportedLayerError naming the layer. The trace never changes the model.
  *
@@ -17,7 +17,7 @@
  */
 import {
   AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, type Module, ReLU, Residual,
-  Sequential, Sigmoid, Tanh,
+  Sequential, Sigmoid, Softmax, Tanh,
 } from '../../nn/index.js';
 import { SlotTable } from './slots.js';
 
@@ -167,7 +167,17 @@ class Tracer {
       this.ops.push({ kind: 'map', name, module: m, input: x.slots, output, keepsZero: !is(m, Sigmoid), inShape: x.shape, outShape: x.shape });
       return { ...x, slots: output };
     }
-    return this.fail(name, m, 'no rule for this module type (supported: Sequential, Residual, Concat, Conv2d, Linear, BatchNorm1d/2d, ReLU, Tanh, Sigmoid, Identity, Dropout, MaxPool2d, AvgPool2d, Flatten)');
+    if (is(m, Softmax)) return this.softmax(m, name, x);
+    return this.fail(name, m, 'no rule for this module type (supported: Sequential, Residual, Concat, Conv2d, Linear, BatchNorm1d/2d, ReLU, Tanh, Sigmoid, Identity, Dropout, MaxPool2d, AvgPool2d, Flatten, Softmax)');
+  }
+
+  /** Over the channels (dim 1) every output reads every channel: they are all kept. Over H or W it is channel-wise. */
+  private softmax(m: Softmax, name: string, x: Value): Value {
+    const dim = x.rank !== null && m.dim < 0 ? m.dim + x.rank : m.dim;
+    if (x.slots && (x.rank === null || dim === 1)) for (const s of x.slots) this.slots.pin(s, `read across channels by Softmax '${name || '(model)'}'`);
+    const output = this.coupled(x.slots);
+    this.ops.push({ kind: 'map', name, module: m, input: x.slots, output, keepsZero: false, inShape: x.shape, outShape: x.shape });
+    return { ...x, slots: output };
   }
 
   private conv(m: Conv2d, name: string, x: Value): Value {
