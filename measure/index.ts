@@ -5,3 +5,5 @@ export { measure, measureInterleaved, describeProtocol, summarise, DEFAULT_PROTO
 export type { Measurement, MeasureOptions, MeasureResult, Protocol, ProtocolOptions, Work } from './timing.js';
 export { layerTimes, fusedTypeName } from './layer-times.js';
 export type { LayerTime } from './layer-times.js';
+export { timeOnOrt, runOnOrt, openOrtSession } from './ort.js';
+export type { OrtOptions, OrtRuntime, OrtSession, OrtTimingOptions, OrtTimingResult } from './ort.js';

@@ -44,3 +44,5 @@ export { SparseLinear, SparseConv2d, toSparse, SparseSequential } from './sparse
 export type { SparseConv2dGeometry, ToSparseOptions, SparseChoice, SparseFormat } from './sparse/index.js';
 export { Residual, Concat } from './layers/residual.js';
 export { fuseForInference } from './fuse.js';
+export { fromOnnx, toOnnx, OnnxError } from './onnx/index.js';
+export type { FromOnnxOptions, OnnxImport, OnnxNames, ToOnnxOptions, OnnxErrorKind, OnnxProblem } from './onnx/index.js';
