@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { shutdown } from '../engine/index.js';
 import { smoke } from './smoke.js';
 import { train } from './train.js';
+import { registerExport } from './export.js';
 import { registerStudy } from './study.js';
 import { registerReport } from './report.js';
 import { PRUNE_METHODS, pruneCommand } from '../pruning/cli.js';
@@ -94,6 +95,8 @@ program
   .action(async (opts) => {
     await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks });
   });
+
+registerExport(program);
 
 const bench = program.command('bench').description('benchmarks (warm-up, then timed repetitions each ending in a device sync; median and spread): dense, sparse, compact');
 bench

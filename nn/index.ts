@@ -34,7 +34,7 @@ export { batches, numBatches, shuffledIndices } from './data/loader.js';
 export type { ArrayDataset, Batch, BatchOptions } from './data/loader.js';
 export { syntheticCifar } from './data/synthetic-cifar.js';
 export { parseIdx, readIdxFile } from './data/idx.js';
-export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './safetensors.js';
+export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, removeStaleTempFiles } from './safetensors.js';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 export { trainEpoch, evaluate } from './train.js';
 export type { EpochStats, EvalStats, BatchProgress } from './train.js';

@@ -15,7 +15,7 @@
  * any other dtype (integers, bool, F8…) is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '../engine/index.js';
 
@@ -229,9 +229,50 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeOptions = {}
   return { tensors, metadata };
 }
 
-/** Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename. */
+/** A fresh temp file name next to `path`, owned by this process: `.NAME.PID.RANDOM.tmp`. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** True when a process with this id exists (one we may not signal counts: it is alive). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files that an earlier, killed writer of `path` left behind
+ * (`.NAME.PID.RANDOM.tmp`, see writeFileAtomic) — only those whose process is gone;
+ * a live process's temp file (this one's included) is another write in progress.
+ * Returns the names removed. Best effort: an unreadable folder removes nothing.
+ */
+export async function removeStaleTempFiles(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    if (await unlink(join(dir, name)).then(() => true, () => false)) removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
+ * Temp files of earlier writers of `path` that were killed mid-write are removed first.
+ */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  await removeStaleTempFiles(path);
+  const tmp = tempPathFor(path);
   const handle = await open(tmp, 'wx', 0o644);
   try {
     try {
