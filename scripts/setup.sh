@@ -2,7 +2,7 @@
 # Installs what a fresh Debian/Ubuntu machine with Node 20 lacks:
 #  - Mesa's EGL + GLES on llvmpipe, which Dawn's OpenGL ES backend needs when there is no GPU;
 #  - Debian's chromium, which the browser tests drive headless (the study report page);
-#  - the npm packages (npm ci, from package-lock.json).
+#  - the npm packages (npm ci, from package-lock.json; onnxruntime-node's extra downloads skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +23,6 @@ else
   echo "setup: not a Debian-based system; make sure Mesa EGL/GLES (or a GPU driver) is installed" >&2
 fi
 
-npm ci --no-audit --no-fund
+# onnxruntime-node's install script would otherwise fetch extra binaries (CUDA) from the network;
+# its CPU runtime ships inside the npm package, which is all wgprune uses.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
