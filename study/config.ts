@@ -200,7 +200,9 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
     methods = [];
     for (const spec of specs) {
       const { criterion, granularity } = parseMethod(spec);
-      for (const scope of scopes) {
+      // N:M is a pattern inside each group of M weights: there is nothing to rank globally.
+      const nm = /^\d+:\d+$/.test(granularity);
+      for (const scope of nm ? (['local'] as const) : scopes) {
         for (const schedule of schedules) {
           const rounds = roundsArg ?? (schedule === 'agp' ? 10 : schedule === 'oneshot' ? 1 : 3);
           const finetuneEpochs = finetuneArg ?? (schedule === 'agp' ? 2 : 1);

@@ -71,6 +71,8 @@ export async function applyMethod(c: MethodContext): Promise<MethodOutcome> {
   const { method, config, data, signal } = c;
   const gen = new Generator(c.seed * 7919 + 17);
   const model = method.schedule === 'lottery' || method.schedule === 'lottery-reinit' ? createModel(c.arch, { seed: c.seed }) : copyModel(c.arch, c.dense, c.seed);
+  // Gradient criteria read the accumulator's sums when pruning: it lives until the next score or the end.
+  let acc: GradientAccumulator | null = null;
   try {
     const accuracy = async (): Promise<number | null> => {
       if (data.timingOnly) return null;
@@ -87,13 +89,10 @@ export async function applyMethod(c: MethodContext): Promise<MethodOutcome> {
     const score = async (): Promise<void> => {
       if (!needsGradients) return;
       c.phase(`${method.criterion} scores`);
-      const acc = new GradientAccumulator(model);
-      try {
-        await acc.feed(data.train, { batchSize: config.batchSize, maxBatches: 20, seed: c.seed });
-        criterion = method.criterion === 'taylor' ? acc.taylor() : acc.gradientMagnitude();
-      } finally {
-        acc.dispose();
-      }
+      acc?.dispose();
+      acc = new GradientAccumulator(model);
+      await acc.feed(data.train, { batchSize: config.batchSize, maxBatches: 20, seed: c.seed });
+      criterion = method.criterion === 'taylor' ? acc.taylor() : acc.gradientMagnitude();
     };
     // Fine-tuning (or training, for the lottery schedules) with a stop check after every step.
     let epochCount = 0;
@@ -194,5 +193,7 @@ export async function applyMethod(c: MethodContext): Promise<MethodOutcome> {
   } catch (e) {
     model.dispose();
     throw e;
+  } finally {
+    (acc as GradientAccumulator | null)?.dispose();
   }
 }
