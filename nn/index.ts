@@ -41,7 +41,7 @@ export type { EpochStats, EvalStats, BatchProgress } from './train.js';
 export { fit } from './fit.js';
 export type { FitOptions, FitResult } from './fit.js';
 export { SparseLinear, SparseConv2d, toSparse, SparseSequential } from './sparse/index.js';
-export type { SparseConv2dGeometry, ToSparseOptions, SparseChoice, SparseFormat } from './sparse/index.js';
+export type { SparseConv2dGeometry, ToSparseOptions, SparseChoice, SparseFormat, SparseSummary } from './sparse/index.js';
 export { Residual, Concat } from './layers/residual.js';
 export { fuseForInference } from './fuse.js';
 export { fromOnnx, toOnnx, OnnxError } from './onnx/index.js';

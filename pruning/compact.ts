@@ -29,7 +29,13 @@
  * at least one output channel (at least r with rounding, when it had that many).
  *
  * The original model is never modified; an unsupported topology throws an
- * UnsupportedLayerError naming the layer before anything is built.
+ * UnsupportedLayerError naming the layer before anything is built, and an
+ * `inputShape` the model cannot take an InputShapeError (expected vs given shape).
+ *
+ * What was done is told, not left to guess: the plan's `summary` lists the layers
+ * changed and those left as they were; `compact` hands it to `onReport` and warns
+ * (`onWarning`, default console.warn) when nothing could be removed — the result is
+ * then a same-size copy, which happens after unstructured pruning.
  */
 import { Conv2d, type Module } from '../nn/index.js';
 import { buildDependencyGraph, type DependencyGraph, type TraceOptions, type WeightOp } from './graph/index.js';
@@ -38,6 +44,27 @@ import { rebuildModel } from './compact-rebuild.js';
 export interface CompactOptions extends TraceOptions {
   /** Round every Conv2d/Linear output count up to a multiple of this (default 1: no rounding). */
   roundTo?: number;
+}
+
+export interface CompactReportOptions {
+  /** Receives what compaction did (the plan's summary). */
+  onReport?: (summary: CompactSummary) => void;
+  /** Receives the warning that nothing was removed (default: console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+/** What compaction did, layer by layer (Conv2d, Linear, BatchNorm). */
+export interface CompactSummary {
+  /** Layers that lost outputs or inputs. */
+  changed: LayerCompaction[];
+  /** Layers left as they were. */
+  unchanged: LayerCompaction[];
+  /** Coupling groups (a filter or neuron with everything that depends on it) removed. */
+  removedGroups: number;
+  /** Removable groups kept for roundTo or the one-output minimum. */
+  keptGroups: number;
+  /** One line, e.g. "compact: 4 of 7 layers changed (…), 3 left as they were; 9 filters/neurons removed". */
+  text: string;
 }
 
 export interface LayerCompaction {
@@ -63,6 +90,27 @@ export interface CompactionPlan {
   /** Per Conv2d/Linear: indices kept along weight dim 1 (input channels / features). */
   cols: Map<Module, number[]>;
   layers: LayerCompaction[];
+  summary: CompactSummary;
+}
+
+function summarize(layers: LayerCompaction[], removedGroups: number, keptGroups: number): CompactSummary {
+  const same = (l: LayerCompaction) => l.outAfter === l.outBefore && l.inAfter === l.inBefore;
+  const changed = layers.filter((l) => !same(l));
+  const unchanged = layers.filter(same);
+  const kept = keptGroups ? `, ${keptGroups} more kept (roundTo, or the one output every layer keeps)` : '';
+  let text: string;
+  if (changed.length === 0) {
+    text = keptGroups
+      ? `compact: nothing removed: the ${keptGroups} removable filters/neurons were all kept (roundTo, or the one output every layer keeps); ${layers.length} layers left as they were — the result is a same-size copy`
+      : `compact: nothing removed: no filter or neuron is entirely pruned (compaction removes whole filters/neurons: prune with filter, channel or row granularity); ${layers.length} layers left as they were — the result is a same-size copy`;
+  } else {
+    const what = (l: LayerCompaction) => {
+      const parts = [l.outAfter !== l.outBefore ? `out ${l.outBefore}→${l.outAfter}` : '', l.inAfter !== l.inBefore && !l.type.startsWith('BatchNorm') ? `in ${l.inBefore}→${l.inAfter}` : ''];
+      return `${l.name} ${l.type} ${parts.filter(Boolean).join(', ')}`;
+    };
+    text = `compact: ${changed.length} of ${layers.length} layers changed (${changed.map(what).join('; ')}), ${unchanged.length} left as they were; ${removedGroups} filters/neurons removed${kept}`;
+  }
+  return { changed, unchanged, removedGroups, keptGroups, text };
 }
 
 function range(n: number): number[] {
@@ -142,7 +190,7 @@ export async function planCompaction(model: Module, options: CompactOptions = {}
       layers.push({ name: op.name, type: op.module.typeName(), outBefore: n, outAfter: r.length, inBefore: n, inAfter: r.length });
     }
   }
-  return { graph, removed, kept, rows, cols, layers };
+  return { graph, removed, kept, rows, cols, layers, summary: summarize(layers, removed.size, kept) };
 }
 
 /** The compacted model and the plan it followed. The input model is not modified. */
@@ -152,7 +200,14 @@ export async function compactWithPlan<M extends Module>(model: M, options: Compa
   return { model: out as M, plan };
 }
 
-/** A new model with the pruned filters/neurons physically removed (see the file comment). */
-export async function compact<M extends Module>(model: M, options: CompactOptions = {}): Promise<M> {
-  return (await compactWithPlan(model, options)).model;
+/**
+ * A new model with the pruned filters/neurons physically removed (see the file comment);
+ * `onReport` receives what was done, `onWarning` (default console.warn) hears when nothing was.
+ */
+export async function compact<M extends Module>(model: M, options: CompactOptions & CompactReportOptions = {}): Promise<M> {
+  const { onReport, onWarning = console.warn, ...rest } = options;
+  const { model: out, plan } = await compactWithPlan(model, rest);
+  onReport?.(plan.summary);
+  if (plan.summary.changed.length === 0) onWarning(plan.summary.text);
+  return out;
 }

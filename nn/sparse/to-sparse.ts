@@ -10,8 +10,13 @@
  * norm, …) are shared with the source model, not copied; `dispose()` on the new model
  * frees only what toSparse created. A layer kept dense by 'auto' is a new Linear /
  * Conv2d holding a copy of the effective weight. The new model is in eval mode.
+ *
+ * What was done is told: each choice records the layer's weight density (non-zero
+ * fraction), `onReport` receives a summary (layers converted, layers left as they
+ * were), and `onWarning` (default console.warn) hears when no weight of any converted
+ * layer is zero — an unpruned model, which sparse kernels only slow down.
  */
-import { type BlockShape, noGrad, randn, sync, type Tensor } from '../../engine/index.js';
+import { type BlockShape, noGrad, randn, type SparseMatrix, sync, type Tensor } from '../../engine/index.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
 import { Sequential } from '../layers/sequential.js';
@@ -32,6 +37,20 @@ export interface ToSparseOptions {
   batch?: number;
   /** 'auto': timed repetitions per candidate (default 5). */
   reps?: number;
+  /** Receives what was converted and what was left as it was. */
+  onReport?: (summary: SparseSummary) => void;
+  /** Receives the warning that no converted layer has a zero weight (default: console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+/** What toSparse did. */
+export interface SparseSummary {
+  /** The Linear / Conv2d layers converted, with their choice and weight density. */
+  converted: SparseChoice[];
+  /** The other layers (activations, pooling, batch norm…), left as they were and shared with the source model. */
+  unchanged: string[];
+  /** One line, e.g. "toSparse: 3 layers converted to csr (density 0.10–0.31), 4 left as they were". */
+  text: string;
 }
 
 export interface SparseChoice {
@@ -40,12 +59,16 @@ export interface SparseChoice {
   choice: string;
   /** Median seconds per candidate ('auto' only). */
   timings: Record<string, number>;
+  /** Fraction of the layer's effective weights that are non-zero (1: nothing pruned). */
+  density?: number;
 }
 
 /** A Sequential built by toSparse; disposing it frees only the layers toSparse created. */
 export class SparseSequential extends Sequential {
   /** Per converted layer: what was chosen (and, for 'auto', the timings). */
   readonly choices: SparseChoice[] = [];
+  /** Layers that were not converted (set on the model toSparse returns). */
+  readonly unchanged: string[] = [];
   private readonly created = new Set<Module>();
 
   adopt(m: Module): Module {
@@ -74,15 +97,38 @@ export async function toSparse(model: Module, options: ToSparseOptions = {}): Pr
   try {
     const out = await convert(model, 'model', sample, options, root);
     root.choices.sort((a, b) => a.name.localeCompare(b.name));
+    report(root, options);
     if (!(out instanceof SparseSequential)) {
       // A bare layer: return it directly.
       return out;
     }
     for (const c of root.choices) out.choices.push(c);
+    for (const n of root.unchanged) out.unchanged.push(n);
     return out.eval();
   } finally {
     sample?.dispose();
   }
+}
+
+function report(root: SparseSequential, o: ToSparseOptions): void {
+  const converted = root.choices;
+  const densities = converted.map((c) => c.density ?? 1);
+  const range = densities.length ? `density ${Math.min(...densities).toFixed(2)}–${Math.max(...densities).toFixed(2)}` : '';
+  const kinds = [...new Set(converted.map((c) => c.choice))].join(', ');
+  const text = converted.length
+    ? `toSparse: ${converted.length} layer${converted.length === 1 ? '' : 's'} converted (${kinds}; weight ${range}), ${root.unchanged.length} left as they were`
+    : `toSparse: no Linear or Conv2d layer to convert; ${root.unchanged.length} layers left as they were`;
+  o.onReport?.({ converted: [...converted], unchanged: [...root.unchanged], text });
+  const warn = o.onWarning ?? console.warn;
+  if (converted.length === 0) warn(`${text}: the result computes what the model did`);
+  else if (densities.every((d) => d === 1)) {
+    warn(`toSparse: no weight of the ${converted.length} converted layer${converted.length === 1 ? '' : 's'} is zero (density 1: the model is not pruned), so the sparse kernels do the dense work plus their index overhead; prune first`);
+  }
+}
+
+/** Non-zero fraction of a sparse layer's weight matrix. */
+function matrixDensity(m: SparseMatrix): number {
+  return m.nnz / (m.rows * m.cols);
 }
 
 /** Converts `m`; `x` (when timing) is its input, replaced by its output for the next layer. */
@@ -108,6 +154,7 @@ async function convert(m: Module, name: string, x: Tensor | null, o: ToSparseOpt
   if (m.children().length > 0) {
     throw new Error(`toSparse: ${name} is a ${m.typeName()} with children; only Sequential containers can be rebuilt (convert its layers yourself with SparseLinear.fromLinear / SparseConv2d.fromConv2d)`);
   }
+  root.unchanged.push(name);
   return m;
 }
 
@@ -118,8 +165,9 @@ async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | nu
   const format = o.format ?? 'csr';
   if (format !== 'auto') {
     const block = o.block ?? [4, 4];
-    root.choices.push({ name, choice: format === 'csr' ? 'csr' : `bsr ${block.join('x')}`, timings: {} });
-    return sparse(format, block);
+    const converted = await sparse(format, block);
+    root.choices.push({ name, choice: format === 'csr' ? 'csr' : `bsr ${block.join('x')}`, timings: {}, density: matrixDensity(converted.matrix) });
+    return converted;
   }
   const candidates: Candidate[] = [
     { label: 'dense', make: () => denseCopy(layer) },
@@ -129,9 +177,11 @@ async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | nu
   const input = x ?? randn([o.batch ?? 64, (layer as Linear).inFeatures], { backend: layer.parameter('weight')?.backend.name });
   const timings: Record<string, number> = {};
   let best: Module | null = null, bestLabel = '', bestTime = Infinity;
+  let density: number | undefined;
   try {
     for (const c of candidates) {
       const mod = await c.make();
+      if (c.label === 'csr') density = matrixDensity((mod as SparseLinear | SparseConv2d).matrix);
       const t = await medianTime(() => noGrad(() => mod.forward(input).dispose()), o.reps ?? 5);
       timings[c.label] = t;
       if (t < bestTime) {
@@ -144,7 +194,7 @@ async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | nu
   } finally {
     if (input !== x) input.dispose();
   }
-  root.choices.push({ name, choice: bestLabel, timings });
+  root.choices.push({ name, choice: bestLabel, timings, density });
   return best!;
 }
 

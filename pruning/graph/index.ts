@@ -21,7 +21,7 @@ import { type Trace, type TraceOptions, traceModel } from './trace.js';
 import { ParamCache } from './values.js';
 import { zeroSlots } from './zeros.js';
 
-export { traceModel, UnsupportedLayerError } from './trace.js';
+export { InputShapeError, traceModel, UnsupportedLayerError } from './trace.js';
 export type { Trace, TraceOp, TraceOptions, WeightOp, NormOp, MapOp, AddOp, ConcatOp } from './trace.js';
 export { ParamCache } from './values.js';
 export type { ParamValues } from './values.js';

@@ -22,9 +22,27 @@ import {
 import { SlotTable } from './slots.js';
 
 export class UnsupportedLayerError extends Error {
-  constructor(readonly layer: string, readonly layerType: string, detail: string) {
+  constructor(readonly layer: string, readonly layerType: string, readonly detail: string) {
     super(`unsupported layer '${layer || '(model)'}' (${layerType}): ${detail}`);
     this.name = 'UnsupportedLayerError';
+  }
+}
+
+/**
+ * The `inputShape` given does not fit the model, which traces without it: the shape is wrong,
+ * not the layer. `expected` is a shape the model takes (null when it cannot be worked out).
+ */
+export class InputShapeError extends Error {
+  constructor(
+    readonly given: number[],
+    readonly expected: number[] | null,
+    /** The first layer that could not take what the given shape became, and why. */
+    readonly layer: string,
+    readonly layerType: string,
+    readonly detail: string,
+  ) {
+    super(`inputShape ${fmt(given)} does not fit the model, which takes ${expected ? fmt(expected) : 'another shape'}; at layer '${layer || '(model)'}' (${layerType}): ${detail}`);
+    this.name = 'InputShapeError';
   }
 }
 
@@ -303,13 +321,25 @@ class Tracer {
   }
 }
 
-/** Traces `model` (see the file comment). Throws UnsupportedLayerError without touching the model. */
+/**
+ * Traces `model` (see the file comment). Throws UnsupportedLayerError without touching the model,
+ * or an InputShapeError when the model traces without `inputShape` but not with it.
+ */
 export function traceModel(model: Module, options: TraceOptions = {}): Trace {
+  try {
+    return traceAs(model, options.inputShape);
+  } catch (e) {
+    if (e instanceof UnsupportedLayerError && options.inputShape) throw inputShapeError(model, [...options.inputShape], e);
+    throw e;
+  }
+}
+
+function traceAs(model: Module, inputShape: readonly number[] | undefined): Trace {
   const t = new Tracer();
   let x: Value = { slots: null, rank: null, shape: null, repeat: null };
   let input: Int32Array | null = null;
-  if (options.inputShape) {
-    const shape = [...options.inputShape];
+  if (inputShape) {
+    const shape = [...inputShape];
     if (!(shape.length === 3 || shape.length === 1) || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new Error(`traceModel: inputShape must be one sample's shape [C, H, W] or [F] without the batch axis, got ${fmt(shape)}`);
     }
@@ -319,4 +349,38 @@ export function traceModel(model: Module, options: TraceOptions = {}): Trace {
   const y = t.run(model, '', x);
   if (y.slots) for (const s of y.slots) t.slots.pin(s, 'model output');
   return { slots: t.slots, ops: t.ops, input, output: y.slots, inputShape: x.shape, outputShape: y.shape };
+}
+
+/** `failure` (tracing with `given`) as an InputShapeError when the model itself traces; otherwise `failure` as it is. */
+function inputShapeError(model: Module, given: number[], failure: UnsupportedLayerError): Error {
+  let opaque: Trace;
+  try {
+    opaque = traceAs(model, undefined);
+  } catch {
+    return failure;
+  }
+  return new InputShapeError(given, expectedInputShape(model, opaque, given), failure.layer, failure.layerType, failure.detail);
+}
+
+/** A shape the model takes: the first layer's channels or features, and for images a size that traces (the given one if it does). */
+function expectedInputShape(model: Module, opaque: Trace, given: number[]): number[] | null {
+  const first = opaque.ops.find((op): op is WeightOp | NormOp => op.kind === 'conv' || op.kind === 'linear' || op.kind === 'norm');
+  if (!first || first.input !== null) return null;
+  const m = first.module;
+  const fits = (shape: number[]) => {
+    try {
+      traceAs(model, shape);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (m instanceof Linear || m instanceof BatchNorm1d) {
+    const features = m instanceof Linear ? m.inFeatures : m.numFeatures;
+    return fits([features]) ? [features] : null;
+  }
+  const image = m instanceof Conv2d ? m.inChannels : m.numFeatures;
+  if (given.length === 3 && fits([image, given[1]!, given[2]!])) return [image, given[1]!, given[2]!];
+  for (let size = 1; size <= 1024; size++) if (fits([image, size, size])) return [image, size, size];
+  return null;
 }
