@@ -15,6 +15,7 @@ import { resolveStudy, type StudyOptions, StudyInputError } from '../study/confi
 import { PRESETS } from '../study/presets.js';
 import { FORMATS } from '../study/results.js';
 import type { StudyResults } from '../study/results.js';
+import { StudyStopped } from '../study/method.js';
 import { runStudy, type StudyProgress } from '../study/run.js';
 
 /** A shell-quoted command line, to record how the study was run. */
@@ -144,7 +145,15 @@ export async function studyCommand(opts: StudyCommandOptions, argv: readonly str
   const progress = makeProgress(progressFlag !== false);
   try {
     console.error(`wgprune study: ${config.model} on ${config.data}, ${config.methods.length} method(s) × ${config.sparsities.length} sparsit${config.sparsities.length === 1 ? 'y' : 'ies'} × ${config.seeds.length} seed(s); formats ${config.formats.join(', ')}; batches ${config.batches.join(', ')}; writing to ${out}`);
-    const results = await runStudy({ config, out, command: commandLine(argv), signal: controller.signal, progress, log: (s) => console.error(s) });
+    let results: StudyResults;
+    try {
+      results = await runStudy({ config, out, command: commandLine(argv), signal: controller.signal, progress, log: (s) => console.error(s) });
+    } catch (e) {
+      if (!(e instanceof StudyStopped)) throw e;
+      console.error('wgprune: stopped before the first run finished setting up; nothing was measured');
+      process.exitCode = 130;
+      return null;
+    }
     const { writeReport, headlineTable } = await import('../report/index.js');
     const written = await writeReport(out, results);
     console.log(headlineTable(results));

@@ -44,6 +44,9 @@ export interface RunStudyOptions {
   log?: (line: string) => void;
 }
 
+/** The stop reason of a results file written while the study runs (what a killed study leaves). */
+const RUNNING = 'still running, or killed before it finished (the runs present are complete)';
+
 const quietProgress: StudyProgress = { start() {}, run() {}, phase() {}, runDone() {}, stop() {} };
 
 function versions(): Record<string, string> {
@@ -197,7 +200,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
     if (config.formats.includes('compacted-fused')) denseFused = fuseForInference(dense.eval());
 
     const results: StudyResults = {
-      schema: RESULTS_SCHEMA_ID, complete: false, stopReason: 'running', command: o.command,
+      schema: RESULTS_SCHEMA_ID, complete: false, stopReason: RUNNING, command: o.command,
       startedAt: started.toISOString(), finishedAt: started.toISOString(), durationS: 0,
       versions: versions(), device, protocol, config,
       model: { name: config.model, inputShape, dataset: spec.dataset, timingOnly: data.timingOnly, source },
@@ -210,7 +213,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
       validateResults(JSON.parse(JSON.stringify(results)), 'the results being written');
       await writeFileAtomic(join(o.out, 'results.json'), new TextEncoder().encode(`${JSON.stringify(results, null, 1)}\n`));
     };
-    await save(false, 'running');
+    await save(false, RUNNING);
 
     const plan = planRuns(config);
     progress.start(plan.length);
@@ -232,7 +235,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
         results.runs.push(failedRun(id, r.method, r.sparsity, r.seed, denseProfile, message));
       }
       progress.runDone(index);
-      await save(false, 'running');
+      await save(false, RUNNING);
     }
     progress.stop();
     const stopped = signal.aborted;
