@@ -53,14 +53,17 @@ program
   .option('--momentum <x>', 'SGD momentum', Number, 0.9)
   .option('--weight-decay <x>', 'weight decay', Number, 0)
   .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['none', 'cosine', 'step']).default('cosine'))
-  .option('-o, --out <file>', 'checkpoint path (.safetensors); the best epoch by test accuracy is kept')
+  .option('-o, --out <file>', 'checkpoint path (.safetensors); the best epoch by test accuracy is kept. Its folder must exist (checked before training starts); without --out nothing is saved')
   .option('--seed <n>', 'random seed (initial weights, shuffling)', Number, 0)
   .option('--limit <n>', 'use only the first N training samples', positiveInt)
+  .option('--test-limit <n>', 'use only the first N test samples', positiveInt)
   .option('--no-progress', 'no progress bar')
+  .option('--allow-nonfinite', 'keep training when the loss becomes NaN or infinite (default: stop, naming the epoch and steps; such epochs are never saved)')
   .addOption(backendOption())
   .action(async (opts) => {
-    const result = await train(opts);
-    console.log(`best test accuracy ${(100 * result.bestAccuracy).toFixed(2)}% at epoch ${result.bestEpoch}`);
+    const result = await train({ ...opts, allowNonFinite: opts.allowNonfinite });
+    if (result.bestEpoch === 0) console.log('no epoch ended with a finite loss: nothing was saved');
+    else console.log(`best test accuracy ${(100 * result.bestAccuracy).toFixed(2)}% at epoch ${result.bestEpoch}`);
   });
 
 registerStudy(program);
@@ -74,7 +77,9 @@ program
   .requiredOption('-m, --model <file>', 'input checkpoint (.safetensors written by wgprune train)')
   .requiredOption('--method <name>', `pruning method: ${PRUNE_METHODS.join(' | ')}`)
   .requiredOption('--amount <x>', 'target sparsity: fraction of weights (or of structures) removed, in [0, 1]')
-  .option('-o, --out <file>', 'output checkpoint')
+  .option('-o, --out <file>', 'output checkpoint. Its folder must exist (checked before any work); without --out nothing is saved')
+  .option('--force', 'allow --out to be the --model file (overwrites the input)')
+  .option('--strict', 'refuse a --model checkpoint holding NaN or infinite values (default: warn and go on)')
   .addOption(new Option('--scope <scope>', 'rank per layer or across layers').choices(['local', 'global']).default('local'))
   .option('--granularity <g>', 'weight | row | column | kernel | filter | channel | RxC blocks (e.g. 4x4) | N:M (e.g. 2:4)')
   .option('--n <p>', 'norm order for structured (Ln) methods', Number)
@@ -93,7 +98,7 @@ program
   .option('--seed <n>', 'random seed', Number, 0)
   .addOption(backendOption())
   .action(async (opts) => {
-    await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks });
+    await pruneCommand({ ...opts, finetuneEpochs: opts.finetuneEpochs, testLimit: opts.testLimit, keepMasks: opts.keepMasks, nonFinite: opts.strict ? 'error' : 'warn' });
   });
 
 registerExport(program);

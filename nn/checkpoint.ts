@@ -4,10 +4,11 @@
  * Written against a structural interface so any module with a state dict works.
  * Loading validates the whole file against the model (names, shapes, byte
  * lengths) before touching it, and refuses a mismatch with a message naming the
- * offending keys.
+ * offending keys. Non-finite values (NaN, ±Infinity: a diverged run) are named in a
+ * warning when saved or loaded, or refused with `nonFinite: 'error'`.
  */
 import { type Tensor, tensor } from '../engine/index.js';
-import { type DecodedTensor, loadSafetensors, saveSafetensors, type SafetensorsMetadata } from './safetensors.js';
+import { type DecodedTensor, encodeSafetensors, loadSafetensors, readTensorEntries, type SafetensorsMetadata, writeFileAtomic } from './safetensors.js';
 
 export interface StatefulModule {
   stateDict(): Map<string, Tensor>;
@@ -22,6 +23,76 @@ export interface LoadCheckpointOptions {
    * shapes of shared keys must still match.
    */
   strict?: boolean;
+  /**
+   * What to do when a loaded tensor holds NaN or ±Infinity (a diverged training run): 'warn'
+   * (default) loads it and calls `onWarning` with the tensors and counts, 'error' refuses the
+   * file with a NonFiniteValuesError before the model is touched, 'allow' loads it silently.
+   */
+  nonFinite?: NonFinitePolicy;
+  /** Receives the non-finite warning (default: console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+export type NonFinitePolicy = 'warn' | 'error' | 'allow';
+
+export interface SaveCheckpointOptions {
+  /**
+   * A tensor holding NaN or ±Infinity: 'warn' (default) writes the file and calls `onWarning`
+   * naming the tensors, 'error' refuses with a NonFiniteValuesError and keeps any previous file,
+   * 'allow' writes it silently.
+   */
+  nonFinite?: NonFinitePolicy;
+  /** Receives the non-finite warning (default: console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+/** A tensor with NaN or ±Infinity among its values. */
+export interface NonFiniteTensor {
+  name: string;
+  /** Values that are NaN or infinite. */
+  count: number;
+  /** All values of the tensor. */
+  size: number;
+}
+
+/** A checkpoint refused (on save or load) because tensors hold NaN or ±Infinity. */
+export class NonFiniteValuesError extends Error {
+  constructor(readonly path: string, readonly tensors: NonFiniteTensor[], message: string) {
+    super(message);
+    this.name = 'NonFiniteValuesError';
+  }
+}
+
+/** The tensors holding NaN or ±Infinity, in order, with how many of their values are. */
+export function findNonFinite(tensors: Iterable<readonly [string, { data: Float32Array }]>): NonFiniteTensor[] {
+  const out: NonFiniteTensor[] = [];
+  for (const [name, { data }] of tensors) {
+    let count = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
+    if (count > 0) out.push({ name, count, size: data.length });
+  }
+  return out;
+}
+
+/** "'fc.weight' (3 of 360 values), 'fc.bias' (all 10 values)". */
+export function describeNonFinite(list: readonly NonFiniteTensor[]): string {
+  return list.map((t) => `'${t.name}' (${t.count === t.size ? `all ${t.size}` : `${t.count} of ${t.size}`} values)`).join(', ');
+}
+
+function nonFiniteSummary(list: readonly NonFiniteTensor[]): string {
+  return `${list.length} tensor${list.length === 1 ? '' : 's'} hold${list.length === 1 ? 's' : ''} NaN or infinite values: ${describeNonFinite(list)}`;
+}
+
+/**
+ * Applies a non-finite policy to a checkpoint's tensors read from `path`: nothing when they
+ * are all finite or the policy is 'allow'; otherwise a warning, or a NonFiniteValuesError.
+ */
+export function checkFiniteCheckpoint(path: string, tensors: Iterable<readonly [string, { data: Float32Array }]>, policy: NonFinitePolicy = 'warn', onWarning: (message: string) => void = console.warn): void {
+  if (policy === 'allow') return;
+  const bad = findNonFinite(tensors);
+  if (bad.length === 0) return;
+  if (policy === 'error') throw new NonFiniteValuesError(path, bad, `${path}: refused: ${nonFiniteSummary(bad)} (the run that wrote it probably diverged)`);
+  onWarning(`${path}: ${nonFiniteSummary(bad)}; a model loaded from it computes NaN (the run that wrote it probably diverged)`);
 }
 
 export interface LoadedCheckpoint {
@@ -37,9 +108,18 @@ export interface LoadedCheckpoint {
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 const list = (keys: string[]) => keys.map((k) => `'${k}'`).join(', ');
 
-/** Saves the model's state dict (parameters and buffers) atomically. */
-export async function saveCheckpoint(path: string, model: StatefulModule, metadata?: SafetensorsMetadata): Promise<void> {
-  await saveSafetensors(path, model.stateDict(), metadata);
+/**
+ * Saves the model's state dict (parameters and buffers) atomically. A state holding NaN or
+ * ±Infinity is written with a warning naming the tensors, or — with `nonFinite: 'error'` —
+ * refused with a NonFiniteValuesError, keeping any previous file at `path`.
+ */
+export async function saveCheckpoint(path: string, model: StatefulModule, metadata?: SafetensorsMetadata, options: SaveCheckpointOptions = {}): Promise<void> {
+  const entries = await readTensorEntries(path, model.stateDict());
+  const policy = options.nonFinite ?? 'warn';
+  const bad = policy === 'allow' ? [] : findNonFinite(entries);
+  if (bad.length && policy === 'error') throw new NonFiniteValuesError(path, bad, `saveCheckpoint ${path}: not saved: ${nonFiniteSummary(bad)}; any previous file there is kept`);
+  if (bad.length) (options.onWarning ?? console.warn)(`saveCheckpoint ${path}: ${nonFiniteSummary(bad)}; saved as they are`);
+  await writeFileAtomic(path, encodeSafetensors(entries, metadata));
 }
 
 /** Problems between a checkpoint's tensors and the model's state; empty when they match. */
@@ -73,6 +153,7 @@ export async function loadCheckpoint(path: string, model: StatefulModule, option
   const state = model.stateDict();
   const { missing, unexpected, problems } = checkpointMismatches(file, state, strict);
   if (problems.length) throw new Error(`loadCheckpoint ${path}: the checkpoint does not match the model: ${problems.join('; ')}`);
+  checkFiniteCheckpoint(path, [...file].filter(([k]) => state.has(k)), options.nonFinite, options.onWarning);
   const temps = new Map<string, Tensor>();
   try {
     for (const [key, target] of state) {

@@ -309,9 +309,13 @@ function tensorEntries(tensors: Map<string, Tensor> | Record<string, Tensor>): A
  * leaves any previous file at `path` untouched and no temp file behind.
  */
 export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: SafetensorsMetadata): Promise<void> {
-  const list = tensorEntries(tensors);
+  await writeFileAtomic(path, encodeSafetensors(await readTensorEntries(path, tensors), metadata));
+}
+
+/** Reads every tensor back to the host, in order; a tensor that cannot be read is named (with the destination `path`). */
+export async function readTensorEntries(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>): Promise<Array<[string, SafetensorsEntry]>> {
   const entries: Array<[string, SafetensorsEntry]> = [];
-  for (const [name, t] of list) {
+  for (const [name, t] of tensorEntries(tensors)) {
     let data: Float32Array;
     try {
       data = await t.toArray();
@@ -320,7 +324,7 @@ export async function saveSafetensors(path: string, tensors: Map<string, Tensor>
     }
     entries.push([name, { shape: t.shape, data }]);
   }
-  await writeFileAtomic(path, encodeSafetensors(entries, metadata));
+  return entries;
 }
 
 /** Reads and validates a safetensors file; errors name the path. */

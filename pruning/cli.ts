@@ -22,12 +22,19 @@
  * re-creates the masks). Datasets: MNIST (the test split for accuracy, the
  * training split for fine-tuning and gradient criteria); CIFAR-shaped models
  * use synthetic inputs and say so.
+ *
+ * Checked before any work: the output path (its folder must exist and take a new
+ * file; the input checkpoint itself only with `force`); no `out` is a warning that
+ * nothing will be saved. A checkpoint holding NaN or ±Infinity is loaded with a
+ * warning naming the tensors, or refused with `nonFinite: 'error'` (`--strict`).
+ * Fine-tuning that diverges (a NaN or infinite loss) stops with a NonFiniteLossError.
  */
 import { type BackendName, Generator, init } from '../engine/index.js';
 import {
-  evaluate, loadMnist, MODELS, saveCheckpoint, SGD, Adam, syntheticCifar, trainEpoch,
-  type ArrayDataset, type EvalStats, type Module,
+  evaluate, loadMnist, MODELS, NonFiniteLossError, saveCheckpoint, SGD, Adam, syntheticCifar, trainEpoch,
+  type ArrayDataset, type EvalStats, type Module, type NonFinitePolicy,
 } from '../nn/index.js';
+import { checkCheckpointOut } from '../nn/checkpoint-out.js';
 import type { Criterion } from './criteria.js';
 import { GradientAccumulator } from './gradient.js';
 import { type Granularity, parseGranularity } from './granularity.js';
@@ -76,7 +83,13 @@ export interface PruneCommandOptions {
   backend?: BackendName;
   /** Save weight_orig/weight_mask instead of making the pruning permanent. */
   keepMasks?: boolean;
+  /** Allow `out` to be the input checkpoint (overwriting it). */
+  force?: boolean;
+  /** An input checkpoint holding NaN or ±Infinity: 'warn' (default), 'error' (refuse it) or 'allow'. */
+  nonFinite?: NonFinitePolicy;
   log?: (line: string) => void;
+  /** Warnings (no output path, non-finite values in the input); default console.warn. */
+  warn?: (line: string) => void;
 }
 
 export interface PruneCommandResult {
@@ -117,6 +130,7 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 export async function pruneCommand(opts: PruneCommandOptions): Promise<PruneCommandResult> {
   const log = opts.log ?? console.log;
+  const warn = opts.warn ?? console.warn;
   const sparsity = parseSparsity(opts.amount);
   const schedule = opts.schedule ?? 'oneshot';
   if (!['oneshot', 'iterative', 'agp'].includes(schedule)) throw new Error(`prune: --schedule must be oneshot, iterative or agp, got '${schedule}'`);
@@ -129,12 +143,16 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<PruneComm
   if (schedule === 'agp' && finetuneEpochs < 1) throw new Error('prune: the agp schedule prunes during training: --finetune-epochs must be at least 1');
   const seed = opts.seed ?? 0;
   const batchSize = opts.batchSize ?? 128;
+  if (opts.out !== undefined) await checkCheckpointOut(opts.out, { input: opts.model, force: opts.force });
+  else warn('warning: no --out given: the pruned model will not be saved');
 
   // The checkpoint: which model, and whether it holds masks (re-created before loading).
   const device = await init({ backend: opts.backend ?? 'webgpu' });
   log(`device: ${device.backend} — ${device.adapter}`);
-  const loaded = await loadModelCheckpoint(opts.model, { seed }).catch((e: Error) => {
-    throw new Error(`prune: ${e.message}`);
+  const onWarning = (message: string) => warn(`warning: ${message}${opts.nonFinite === undefined || opts.nonFinite === 'warn' ? '; --strict refuses such a checkpoint' : ''}`);
+  const loaded = await loadModelCheckpoint(opts.model, { seed, nonFinite: opts.nonFinite, onWarning }).catch((e: Error) => {
+    // Whatever is wrong with the input checkpoint is bad input.
+    throw Object.assign(new Error(`prune: ${e.message}`, { cause: e }), { exitCode: 2 });
   });
   const { model, arch: modelName, metadata: fileMetadata } = loaded;
   const modelSpec = MODELS.get(modelName)!;
@@ -173,7 +191,10 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<PruneComm
     const optimizer = makeOptimizer();
     try {
       for (let e = 0; e < epochs; e++) {
-        const stats = await trainEpoch(model, trainSet, optimizer, { batchSize, generator, epoch: ++epochCount, afterStep });
+        const stats = await trainEpoch(model, trainSet, optimizer, { batchSize, generator, epoch: ++epochCount, afterStep, stopOnNonFinite: true }).catch((err: Error) => {
+          if (!(err instanceof NonFiniteLossError)) throw err;
+          throw new Error(`prune: fine-tuning ${err.message.replace(/^training /, '')}; nothing was saved (try a lower --lr)`, { cause: err });
+        });
         log(`  fine-tune epoch ${epochCount}: loss ${stats.loss.toFixed(4)}, train accuracy ${pct(stats.accuracy)}, ${stats.samplesPerSecond.toFixed(0)} samples/s`);
       }
     } finally {
@@ -231,7 +252,7 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<PruneComm
     test_accuracy: String(after.accuracy),
   };
   if (opts.out) {
-    await saveCheckpoint(opts.out, model, metadata);
+    await saveCheckpoint(opts.out, model, metadata, { nonFinite: 'error' });
     log(`saved ${opts.out}`);
   }
   return { modelName, before, after, steps, report, out: opts.out ?? null, metadata };

@@ -7,10 +7,11 @@
  * `wgprune train` and `wgprune prune`); when both are given they must agree. A file holding
  * PyTorch's pruning keys (`weight_orig`, `weight_mask`) gets its masks re-created first, so the
  * model comes back pruned. The whole file is checked against the architecture before any value
- * is loaded: a mismatch is refused with the keys and shapes that differ.
+ * is loaded: a mismatch is refused with the keys and shapes that differ. Tensors holding NaN or
+ * ±Infinity (a diverged run) are named in a warning, or refused with `nonFinite: 'error'`.
  */
 import { createModel, loadSafetensors, MODELS, type Module } from '../nn/index.js';
-import { checkpointMismatches, loadCheckpoint } from '../nn/checkpoint.js';
+import { checkFiniteCheckpoint, checkpointMismatches, loadCheckpoint, type NonFinitePolicy } from '../nn/checkpoint.js';
 import { identity } from './custom.js';
 
 export interface LoadedModel {
@@ -26,6 +27,13 @@ export interface LoadModelOptions {
   arch?: string;
   /** Seed of the model built before loading (irrelevant once loaded). */
   seed?: number;
+  /**
+   * Tensors holding NaN or ±Infinity: 'warn' (default) loads the file and calls `onWarning` naming
+   * them, 'error' refuses it (NonFiniteValuesError) before any model is built, 'allow' is silent.
+   */
+  nonFinite?: NonFinitePolicy;
+  /** Receives the non-finite warning (default: console.warn). */
+  onWarning?: (message: string) => void;
 }
 
 /** Checks `path` against the architecture without building anything on a device; returns the architecture's name. */
@@ -45,6 +53,7 @@ async function inspect(path: string, arch?: string) {
 
 export async function loadModelCheckpoint(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const { file, name } = await inspect(path, options.arch);
+  checkFiniteCheckpoint(path, [...file.tensors], options.nonFinite, options.onWarning);
   const model = createModel(name, { seed: options.seed ?? 0 });
   try {
     const maskedKeys = [...file.tensors.keys()].filter((k) => k.endsWith('_mask'));
@@ -62,7 +71,7 @@ export async function loadModelCheckpoint(path: string, options: LoadModelOption
       await identity(m, param);
       masked.push(key.slice(0, -'_mask'.length));
     }
-    await loadCheckpoint(path, model);
+    await loadCheckpoint(path, model, { nonFinite: 'allow' });
     return { model, arch: name, metadata: file.metadata, masked };
   } catch (e) {
     model.dispose();
