@@ -45,16 +45,16 @@ describe('resolveStudy', () => {
     expect(methodLabel({ criterion: 'taylor', granularity: 'weight', scope: 'global', schedule: 'iterative', rounds: 3, finetuneEpochs: 1 })).toBe('taylor weight global iterative×3');
   });
 
-  it('crosses methods with scopes and schedules; N:M runs once per seed at 1 − N/M', () => {
+  it('crosses methods with scopes and schedules; N:M (local only: a per-group pattern) runs once per seed at 1 − N/M', () => {
     const { config } = resolveStudy({ methods: 'l1:weight,l2:2:4', scope: 'local,global', schedule: 'oneshot,agp', sparsities: '0.3,0.6', seeds: '0,1' });
     expect(config.methods.map((m) => m.label)).toEqual([
       'l1 weight', 'l1 weight agp', 'l1 weight global', 'l1 weight global agp',
-      'l2 2:4', 'l2 2:4 agp', 'l2 2:4 global', 'l2 2:4 global agp',
+      'l2 2:4', 'l2 2:4 agp',
     ]);
     expect(config.methods.find((m) => m.label === 'l1 weight agp')).toMatchObject({ rounds: 10, finetuneEpochs: 2 });
     const runs = planRuns(config);
-    // 4 L1 methods × 2 sparsities × 2 seeds + 4 N:M methods × 1 × 2 seeds.
-    expect(runs).toHaveLength(16 + 8);
+    // 4 L1 methods × 2 sparsities × 2 seeds + 2 N:M methods × 1 × 2 seeds.
+    expect(runs).toHaveLength(16 + 4);
     expect(runs.filter((r) => r.method.granularity === '2:4').every((r) => r.sparsity === 0.5)).toBe(true);
   });
 
