@@ -12,7 +12,6 @@
  * synthetic input. onnxruntime-node is loaded on first use (it is a native addon), so importing
  * wgprune does not load it.
  */
-import { availableParallelism } from 'node:os';
 import { Generator } from '../engine/index.js';
 import { OnnxError } from '../nn/onnx/errors.js';
 import { readGraph } from '../nn/onnx/graph.js';
@@ -57,8 +56,9 @@ async function loadOrt(): Promise<Ort> {
   return ortModule;
 }
 
-function resolveOptions(o: OrtOptions): Omit<OrtRuntime, 'name' | 'version' | 'executionProvider' | 'executionMode'> {
-  const intra = o.intraOpNumThreads ?? availableParallelism();
+async function resolveOptions(o: OrtOptions): Promise<Omit<OrtRuntime, 'name' | 'version' | 'executionProvider' | 'executionMode'>> {
+  // node:os only when needed, so that importing wgprune in a browser does not pull it in.
+  const intra = o.intraOpNumThreads ?? (await import('node:os')).availableParallelism();
   const inter = o.interOpNumThreads ?? 1;
   for (const [k, v] of [['intraOpNumThreads', intra], ['interOpNumThreads', inter]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`ONNX Runtime: ${k} must be a positive integer, got ${v}`);
@@ -69,7 +69,7 @@ function resolveOptions(o: OrtOptions): Omit<OrtRuntime, 'name' | 'version' | 'e
 /** Opens an ONNX Runtime CPU session on model bytes (refused as an OnnxError when ORT cannot load it). */
 export async function openOrtSession(modelBytes: Uint8Array, options: OrtOptions = {}): Promise<OrtSession> {
   const ort = await loadOrt();
-  const o = resolveOptions(options);
+  const o = await resolveOptions(options);
   let session: OrtInferenceSession;
   try {
     session = await ort.InferenceSession.create(modelBytes, {
