@@ -99,6 +99,8 @@ export interface MemoryStats {
   allocatedBytes: number;
   /** Bytes held by live storages. */
   inUseBytes: number;
+  /** Bytes held for reuse by released storages (the rest of allocatedBytes is transient). */
+  pooledBytes: number;
   /** Number of live storages. */
   storages: number;
 }

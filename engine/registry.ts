@@ -18,6 +18,10 @@ export interface DeviceDescription {
 interface Entry {
   backend: Backend;
   description: DeviceDescription;
+  /** Applies init options to a live backend. */
+  configure?: (options: InitOptions) => void;
+  /** Destroys the backend's free pooled memory. */
+  trim?: () => void;
 }
 
 const entries = new Map<BackendName, Entry>();
@@ -25,13 +29,26 @@ let current: BackendName | null = null;
 
 export interface InitOptions {
   backend?: BackendName;
+  /**
+   * WebGPU: high-water mark of the free (released, unused) memory the buffer and texture pools
+   * keep for reuse, in bytes. Past it, free memory that no submit has reused for a while (64
+   * submits) is destroyed, least recently used first; a loop's working set, reused every few
+   * submits, stays however large it is. Default 64 MiB; `Infinity` keeps everything until
+   * `trimMemory()` or `shutdown()`.
+   */
+  maxPooledBytes?: number;
 }
 
 export async function init(options: InitOptions = {}): Promise<DeviceDescription> {
   const name = options.backend ?? 'webgpu';
   if (name !== 'webgpu' && name !== 'cpu') throw new Error(`init: unknown backend '${String(name)}' (expected 'webgpu' or 'cpu')`);
+  const pooled = options.maxPooledBytes;
+  if (pooled !== undefined && !(typeof pooled === 'number' && pooled >= 0)) {
+    throw new Error(`init: maxPooledBytes must be a number of bytes >= 0 (or Infinity), got ${String(pooled)}`);
+  }
   let entry = entries.get(name);
-  if (!entry) entry = name === 'cpu' ? cpuEntry() : await webgpuEntry();
+  if (entry) entry.configure?.(options);
+  else entry = name === 'cpu' ? cpuEntry() : await webgpuEntry(options);
   entries.set(name, entry);
   current = name;
   return entry.description;
@@ -44,7 +61,7 @@ function cpuEntry(): Entry {
   };
 }
 
-async function webgpuEntry(): Promise<Entry> {
+async function webgpuEntry(options: InitOptions): Promise<Entry> {
   // Loaded lazily so CPU-only use never touches Dawn.
   const { acquireDevice } = await import('./webgpu/device.js');
   const { WebGpuBackend } = await import('./webgpu/backend.js');
@@ -54,9 +71,14 @@ async function webgpuEntry(): Promise<Entry> {
     const v = (ctx.device.limits as unknown as Record<string, unknown>)[key];
     if (typeof v === 'number') limits[key] = v;
   }
+  const backend = new WebGpuBackend(ctx, { maxPooledBytes: options.maxPooledBytes });
   return {
-    backend: new WebGpuBackend(ctx),
+    backend,
     description: { backend: 'webgpu', adapter: ctx.adapterName, featureLevel: ctx.featureLevel, limits },
+    configure: (o) => {
+      if (o.maxPooledBytes !== undefined) backend.rt.maxPooledBytes = o.maxPooledBytes;
+    },
+    trim: () => backend.rt.trimMemory(),
   };
 }
 
@@ -83,8 +105,15 @@ export function shutdown(): void {
   current = null;
 }
 
+/** Device memory: allocated in all, in use by live tensors, and pooled (free, kept for reuse). */
 export function memoryStats(name?: BackendName) {
   return getBackend(name).memoryStats();
+}
+
+/** Gives back the free memory the backend keeps for reuse (WebGPU: destroys pooled buffers and textures). */
+export function trimMemory(name?: BackendName): void {
+  getBackend(name);
+  entries.get(name ?? current!)?.trim?.();
 }
 
 /** Submits recorded GPU work without waiting. */

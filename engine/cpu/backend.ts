@@ -207,7 +207,7 @@ export class CpuBackend implements Backend {
   memoryStats(): MemoryStats {
     let bytes = 0;
     for (const s of this.live) bytes += s.data.byteLength;
-    return { allocatedBytes: bytes, inUseBytes: bytes, storages: this.live.size };
+    return { allocatedBytes: bytes, inUseBytes: bytes, pooledBytes: 0, storages: this.live.size };
   }
 
   destroy(): void {

@@ -17,7 +17,7 @@ import { sparseConv2d } from '../../kernels/sparse/sparse-conv.js';
 import { GpuSparse } from '../../kernels/sparse/storage.js';
 import type { SparseStorage } from '../backend.js';
 import type { SparseMatrix } from '../sparse/bsr.js';
-import { GpuRuntime, GpuStorage } from './runtime.js';
+import { GpuRuntime, GpuStorage, type RuntimeOptions } from './runtime.js';
 import type { GpuContext } from './device.js';
 
 function gs(s: Storage): GpuStorage {
@@ -34,8 +34,8 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly rt: GpuRuntime;
 
-  constructor(readonly ctx: GpuContext) {
-    this.rt = new GpuRuntime(ctx);
+  constructor(readonly ctx: GpuContext, options: RuntimeOptions = {}) {
+    this.rt = new GpuRuntime(ctx, options);
   }
 
   upload(data: ArrayLike<number>): Storage {

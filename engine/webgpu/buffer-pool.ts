@@ -1,60 +1,32 @@
 /**
  * GPU buffers pooled by exact (byte size, usage). A released buffer is parked until
  * the submit that last used it has been issued; only then may it be handed out again
- * (queue order guarantees later writes land after that submit's reads).
+ * (queue order guarantees later writes land after that submit's reads). Free buffers
+ * stay pooled until the runtime evicts them (past its high-water mark) or trims the pool.
  */
+import { ResourcePool } from './resource-pool.js';
 
-export class BufferPool {
-  private free = new Map<string, GPUBuffer[]>();
-  private parked: Array<{ key: string; buffer: GPUBuffer }> = [];
-  private totalBytes = 0;
+const keyOf = (bytes: number, usage: number) => `${bytes}:${usage}`;
 
-  constructor(private device: GPUDevice) {}
+export class BufferPool extends ResourcePool<GPUBuffer> {
+  constructor(private device: GPUDevice, clock: () => number) {
+    super(clock);
+  }
 
   acquire(bytes: number, usage: number): GPUBuffer {
-    const key = `${bytes}:${usage}`;
-    const list = this.free.get(key);
-    const hit = list?.pop();
+    const hit = this.take(keyOf(bytes, usage));
     if (hit) return hit;
-    const buffer = this.device.createBuffer({ size: bytes, usage });
-    this.totalBytes += bytes;
-    return buffer;
+    this.created(bytes);
+    return this.device.createBuffer({ size: bytes, usage });
   }
 
   /** Park a buffer until the next submit. */
   release(buffer: GPUBuffer): void {
-    this.parked.push({ key: `${buffer.size}:${buffer.usage}`, buffer });
+    this.park(keyOf(buffer.size, buffer.usage), buffer, buffer.size);
   }
 
   /** Return a buffer no recorded or pending command refers to (e.g. an unmapped readback buffer). */
   releaseIdle(buffer: GPUBuffer): void {
-    this.freeList(`${buffer.size}:${buffer.usage}`).push(buffer);
-  }
-
-  private freeList(key: string): GPUBuffer[] {
-    let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
-    return list;
-  }
-
-  /** Called right after a submit: parked buffers become reusable. */
-  afterSubmit(): void {
-    for (const { key, buffer } of this.parked) this.freeList(key).push(buffer);
-    this.parked = [];
-  }
-
-  get allocatedBytes(): number {
-    return this.totalBytes;
-  }
-
-  /** Destroys every pooled (free) buffer. */
-  trim(): void {
-    for (const list of this.free.values()) {
-      for (const b of list) {
-        this.totalBytes -= b.size;
-        b.destroy();
-      }
-    }
-    this.free.clear();
+    this.putFree(keyOf(buffer.size, buffer.usage), buffer, buffer.size);
   }
 }

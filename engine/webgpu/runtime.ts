@@ -7,6 +7,12 @@
  * Each batch of work is wrapped in validation and out-of-memory error scopes; their
  * results are awaited on readback and `sync()`, and the first error is thrown there
  * (Dawn otherwise fails silently and leaves stale data in the output).
+ *
+ * Memory: released buffers and textures are pooled for reuse. After each submit, free memory
+ * past `maxPooledBytes` is destroyed, least recently used first, as long as it has not been
+ * used for IDLE_SUBMITS submits: a running loop reuses its working set every few submits, so
+ * it is never evicted however large, while what a burst of releases left behind (tensors
+ * freed by the garbage collector, a finished phase) is. `trimMemory()` destroys every free one.
  */
 import type { MemoryStats, Storage } from '../backend.js';
 import { type Program, programSource } from '../../kernels/program.js';
@@ -31,12 +37,26 @@ const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_D
 const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
 const MAX_WORKGROUPS = 65535;
 
+/** High-water mark of free pooled memory by default: 64 MiB. */
+export const DEFAULT_MAX_POOLED_BYTES = 64 * 2 ** 20;
+/** Free memory past the mark goes once it has been unused for this many submits. */
+export const IDLE_SUBMITS = 64;
+
+export interface RuntimeOptions {
+  /** High-water mark of free pooled memory, in bytes (buffers and textures together). */
+  maxPooledBytes?: number;
+}
+
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   readonly texturePool: TexturePool;
   /** Dispatches recorded before an automatic submit. */
   dispatchBudget = 256;
+  /** Free pooled memory kept past each submit; beyond it what has been idle goes (see above). */
+  maxPooledBytes: number;
+  /** Submits so far (the pools' clock). */
+  private submits = 0;
 
   private pipelines = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
@@ -54,10 +74,12 @@ export class GpuRuntime {
   /** Program keys recorded in the current batch, for error messages. */
   private batchKeys = new Set<string>();
 
-  constructor(readonly ctx: GpuContext) {
+  constructor(readonly ctx: GpuContext, options: RuntimeOptions = {}) {
     this.device = ctx.device;
-    this.pool = new BufferPool(this.device);
-    this.texturePool = new TexturePool(this.device);
+    const clock = () => this.submits;
+    this.pool = new BufferPool(this.device, clock);
+    this.texturePool = new TexturePool(this.device, clock);
+    this.maxPooledBytes = options.maxPooledBytes ?? DEFAULT_MAX_POOLED_BYTES;
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.asyncError ??= new Error(`webgpu: ${ev.error.message}`);
     };
@@ -122,7 +144,8 @@ export class GpuRuntime {
     s.released = true;
     this.liveBytes -= s.buffer.size;
     this.liveCount--;
-    this.pool.release(s.buffer);
+    // After shutdown the buffer went with the device.
+    if (!this.destroyed) this.pool.release(s.buffer);
   }
 
   /**
@@ -199,7 +222,7 @@ export class GpuRuntime {
     t.released = true;
     this.liveBytes -= t.bytes;
     this.liveCount--;
-    this.texturePool.release(t);
+    if (!this.destroyed) this.texturePool.release(t);
   }
 
   private pipeline(p: Program): GPUComputePipeline {
@@ -262,8 +285,10 @@ export class GpuRuntime {
       this.encoder = null;
     }
     this.recorded = 0;
+    this.submits++;
     this.pool.afterSubmit();
     this.texturePool.afterSubmit();
+    this.shrinkPools();
     if (this.scopeOpen) {
       const keys = [...this.batchKeys].join(', ');
       const tag = (e: GPUError | null) => (e ? Object.assign(e, { batchKeys: keys }) : null);
@@ -314,8 +339,32 @@ export class GpuRuntime {
     await this.checkErrors();
   }
 
+  /**
+   * Destroys free buffers and textures, least recently freed first, while more than
+   * `maxPooledBytes` are free and the oldest has been idle for IDLE_SUBMITS submits.
+   */
+  private shrinkPools(): void {
+    while (this.pool.freeBytes + this.texturePool.freeBytes > this.maxPooledBytes) {
+      const from = this.pool.oldestFree <= this.texturePool.oldestFree ? this.pool : this.texturePool;
+      if (this.submits - from.oldestFree < IDLE_SUBMITS || !from.evictOldest()) break;
+    }
+  }
+
+  /** Submits recorded work, then destroys every free pooled buffer and texture. */
+  trimMemory(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.pool.trim();
+    this.texturePool.trim();
+  }
+
   memoryStats(): MemoryStats {
-    return { allocatedBytes: this.pool.allocatedBytes + this.texturePool.allocatedBytes, inUseBytes: this.liveBytes, storages: this.liveCount };
+    return {
+      allocatedBytes: this.pool.allocatedBytes + this.texturePool.allocatedBytes,
+      inUseBytes: this.liveBytes,
+      pooledBytes: this.pool.pooledBytes + this.texturePool.pooledBytes,
+      storages: this.liveCount,
+    };
   }
 
   destroy(): void {

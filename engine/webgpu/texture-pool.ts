@@ -6,6 +6,7 @@
  * loop about 6× faster there. Pooled like buffers: a released texture is parked until
  * the submit that last used it, then reusable for the same (format, width, height).
  */
+import { ResourcePool } from './resource-pool.js';
 
 export class GpuTexture {
   released = false;
@@ -25,47 +26,20 @@ export function texelBytes(format: GPUTextureFormat): number {
 
 const poolKey = (format: GPUTextureFormat, width: number, height: number, usage: number) => `${format}:${width}x${height}:${usage}`;
 
-export class TexturePool {
-  private free = new Map<string, GPUTexture[]>();
-  private parked: Array<{ key: string; texture: GPUTexture }> = [];
-  private totalBytes = 0;
-
-  constructor(private device: GPUDevice) {}
+export class TexturePool extends ResourcePool<GPUTexture> {
+  constructor(private device: GPUDevice, clock: () => number) {
+    super(clock);
+  }
 
   acquire(format: GPUTextureFormat, width: number, height: number, usage: number): GPUTexture {
-    const hit = this.free.get(poolKey(format, width, height, usage))?.pop();
+    const hit = this.take(poolKey(format, width, height, usage));
     if (hit) return hit;
-    this.totalBytes += width * height * texelBytes(format);
+    this.created(width * height * texelBytes(format));
     return this.device.createTexture({ size: [width, height], format, usage });
   }
 
   /** Park a texture until the next submit. */
   release(t: GpuTexture): void {
-    this.parked.push({ key: poolKey(t.format, t.width, t.height, t.texture.usage), texture: t.texture });
-  }
-
-  /** Called right after a submit: parked textures become reusable. */
-  afterSubmit(): void {
-    for (const { key, texture } of this.parked) {
-      let list = this.free.get(key);
-      if (!list) this.free.set(key, (list = []));
-      list.push(texture);
-    }
-    this.parked = [];
-  }
-
-  get allocatedBytes(): number {
-    return this.totalBytes;
-  }
-
-  /** Destroys every pooled (free) texture. */
-  trim(): void {
-    for (const list of this.free.values()) {
-      for (const t of list) {
-        this.totalBytes -= t.width * t.height * texelBytes(t.format);
-        t.destroy();
-      }
-    }
-    this.free.clear();
+    this.park(poolKey(t.format, t.width, t.height, t.texture.usage), t.texture, t.bytes);
   }
 }
