@@ -119,7 +119,8 @@ export async function studyCommand(opts: StudyCommandOptions, argv: readonly str
     });
     await init({ backend: 'cpu' });
     try {
-      const loaded = await loadModelCheckpoint(config.checkpoint, { arch: config.model || undefined });
+      // Warnings (e.g. non-finite values) are reported by the study's own load, into the results' notes.
+      const loaded = await loadModelCheckpoint(config.checkpoint, { arch: config.model || undefined, onWarning: () => undefined });
       loaded.model.dispose();
       config.model = loaded.arch;
     } catch (e) {

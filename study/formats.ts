@@ -65,6 +65,8 @@ export interface BuildOptions {
   bsrBlock: [number, number];
   /** Batch size 'auto' times its candidates at. */
   autoBatch: number;
+  /** Hears what the conversions warn about (e.g. no zero weight to skip). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function buildFormats(formats: readonly Format[], dense: Module, ma
     let compacted: { model: Module; removed: number } | null = null;
     const compactOnce = async () => {
       if (!compacted) {
+        // No compaction warning: a compaction that removes nothing is reported as a skipped format.
         const { model, plan } = await compactWithPlan(masked, { inputShape: o.inputShape });
         compacted = { model, removed: plan.removed.size };
       }
@@ -91,8 +94,8 @@ export async function buildFormats(formats: readonly Format[], dense: Module, ma
         else if (format === 'masked') entry.model = masked;
         else if (format === 'csr' || format === 'bsr' || format === 'auto') {
           const m = await toSparse(masked, format === 'auto'
-            ? { format, inputShape: o.inputShape, batch: o.autoBatch, blocks: [o.bsrBlock, ...(o.bsrBlock[0] === 8 && o.bsrBlock[1] === 8 ? [] : [[8, 8] as [number, number]])] }
-            : { format, block: o.bsrBlock });
+            ? { format, inputShape: o.inputShape, batch: o.autoBatch, blocks: [o.bsrBlock, ...(o.bsrBlock[0] === 8 && o.bsrBlock[1] === 8 ? [] : [[8, 8] as [number, number]])], onWarning: o.onWarning }
+            : { format, block: o.bsrBlock, onWarning: o.onWarning });
           entry.model = m;
           entry.dispose = () => m.dispose();
           if (m instanceof SparseSequential) entry.choices = m.choices.map((c) => ({ name: c.name.replace(/^model\./, ''), choice: c.choice, timings: c.timings }));

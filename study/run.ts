@@ -87,11 +87,11 @@ async function loadData(config: StudyConfig, phase: StudyProgress['phase']): Pro
 }
 
 /** The dense model: the checkpoint, or trained here for config.trainEpochs (0: as initialised). */
-async function denseModel(config: StudyConfig, data: StudyData, progress: StudyProgress, log: (s: string) => void, signal: AbortSignal): Promise<{ model: Module; source: string }> {
+async function denseModel(config: StudyConfig, data: StudyData, progress: StudyProgress, warn: (s: string) => void, signal: AbortSignal): Promise<{ model: Module; source: string }> {
   if (config.checkpoint) {
     progress.phase('load the checkpoint');
-    const { model, masked } = await loadModelCheckpoint(config.checkpoint, { arch: config.model });
-    if (masked.length) log(`note: ${config.checkpoint} is already pruned (${masked.length} masked parameters); the study prunes further from it`);
+    const { model, masked } = await loadModelCheckpoint(config.checkpoint, { arch: config.model, onWarning: warn });
+    if (masked.length) warn(`${config.checkpoint} is already pruned (${masked.length} masked parameters); the study prunes further from it`);
     return { model, source: config.checkpoint };
   }
   const model = createModel(config.model, { seed: 0 });
@@ -185,7 +185,12 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
   const data = await loadData(config, progress.phase);
   if (data.timingOnly) notes.push('Synthetic CIFAR-shaped inputs (class template + noise): timing only. No accuracy is measured and nothing is fine-tuned.');
   else notes.push(`MNIST: fine-tuning and gradient scores on ${config.trainLimit === null ? 'all 60,000' : `the first ${config.trainLimit.toLocaleString('en-US')}`} training samples; accuracy on ${config.testLimit === null ? 'all 10,000' : `the first ${config.testLimit.toLocaleString('en-US')}`} test samples.`);
-  const { model: dense, source } = await denseModel(config, data, progress, log, signal);
+  // Warnings (a checkpoint with non-finite values, a conversion that changed nothing) go to the log and the results' notes.
+  const warn = (message: string) => {
+    log(`warning: ${message}`);
+    if (!notes.includes(message)) notes.push(message);
+  };
+  const { model: dense, source } = await denseModel(config, data, progress, warn, signal);
   const tickets = new Map<string, Map<string, Float32Array>>();
   let denseFused: Module | null = null;
   try {
@@ -225,7 +230,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
         // Per-layer times for one run per method: the first seed at its highest sparsity.
         const top = Math.max(...plan.filter((p) => p.method === r.method).map((p) => (Number.isNaN(p.sparsity) ? -1 : p.sparsity)));
         const layerTimed = r.seed === config.seeds[0] && (Number.isNaN(r.sparsity) ? top === -1 : r.sparsity === top);
-        const run = await oneRun({ config, dense, denseFused, denseProfile, data, inputShape, method: r.method, sparsity: r.sparsity, seed: r.seed, id, signal, tickets, phase: progress.phase, layerTimed });
+        const run = await oneRun({ config, dense, denseFused, denseProfile, data, inputShape, method: r.method, sparsity: r.sparsity, seed: r.seed, id, signal, tickets, phase: progress.phase, layerTimed, warn });
         results.runs.push(run);
         log(summaryLine(run));
       } catch (e) {
@@ -278,6 +283,7 @@ interface RunContext {
   phase: StudyProgress['phase'];
   /** Take per-layer times in this run. */
   layerTimed: boolean;
+  warn: (message: string) => void;
 }
 
 async function oneRun(c: RunContext): Promise<StudyRun> {
@@ -294,7 +300,7 @@ async function oneRun(c: RunContext): Promise<StudyRun> {
     c.phase('convert and check the formats');
     const report = await sparsityReport(masked);
     const maskedProfile = await profile(masked, c.inputShape, { bsrBlock: config.bsrBlock });
-    built = await buildFormats(config.formats, c.dense, masked, { inputShape: c.inputShape, bsrBlock: config.bsrBlock, autoBatch: Math.min(Math.max(...config.batches), 256) });
+    built = await buildFormats(config.formats, c.dense, masked, { inputShape: c.inputShape, bsrBlock: config.bsrBlock, autoBatch: Math.min(Math.max(...config.batches), 256), onWarning: (m) => c.warn(`${c.id}: ${m}`) });
     const compactedModel = built.find((b) => b.format === 'compacted' && b.status === 'ok')?.model ?? null;
     const compactedFused = built.find((b) => b.format === 'compacted-fused' && b.status === 'ok');
     const compactedProfile = compactedModel ? await profile(compactedModel, c.inputShape, { bsrBlock: config.bsrBlock })
