@@ -97,13 +97,13 @@ function plansOf(g: Graph, inputShape: Shape | null, problems: OnnxProblem[]): P
   return plans;
 }
 
-/** Builds the modules of a checked structure; `made` collects them so a failure can free them. */
+/** Builds the modules of a checked structure; `origin` records each one (and lets a failure free them). */
 function build(specs: Spec[], ctx: BuildContext, origin: Map<Module, { nodes: string[]; params: Record<string, string> }>): Sequential {
   const seq = new Sequential();
   for (const s of specs) {
     let m: Module;
     if (s.kind === 'layer') {
-      const built = s.plan.build(ctx);
+      const built = s.plan.build({ ...ctx, created: (c) => origin.set(c, { nodes: [], params: {} }) });
       m = built.module;
       origin.set(m, { nodes: s.plan.nodes.map((n) => n.name), params: built.params });
     } else if (s.kind === 'residual') {
@@ -145,7 +145,7 @@ export function fromOnnx(bytes: Uint8Array, options: FromOnnxOptions = {}): Onnx
   const origin = new Map<Module, { nodes: string[]; params: Record<string, string> }>();
   let model: Sequential;
   try {
-    model = build(specs, { backend: options.backend, generator: new Generator(0) }, origin);
+    model = build(specs, { backend: options.backend, generator: new Generator(0), created: () => undefined }, origin);
   } catch (e) {
     for (const m of origin.keys()) m.dispose();
     throw e;

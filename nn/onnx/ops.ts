@@ -30,6 +30,8 @@ export interface BuildContext {
   backend?: BackendName;
   /** Source of the throw-away initial values (the global generator is left alone). */
   generator: Generator;
+  /** Told about each layer as soon as it exists, so that a failure later on can free it. */
+  created(m: Module): void;
 }
 
 export interface BuiltLayer {
@@ -277,6 +279,7 @@ const conv: Planner = (n, ctx, problems) => {
   if (problems.length || !x || !w) return null;
   return layer(n, x.name, outShape, (bc) => {
     const m = new Conv2d(w.dims[1]!, out, [kernel[0]!, kernel[1]!], { stride: [strides[0]!, strides[1]!], padding, dilation: [dilations[0]!, dilations[1]!], bias: !!b, generator: bc.generator, backend: bc.backend });
+    bc.created(m);
     setParam(m, 'weight', w.values, w.dims, bc);
     if (b) setParam(m, 'bias', b.values, [out], bc);
     return { module: m, params: { weight: w.name, ...(b ? { bias: b.name } : {}) } };
@@ -289,6 +292,7 @@ function linearPlan(n: Node, input: string, inShape: Shape | null, k: number, o:
   if (problems.length) return null;
   return layer(n, input, [o], (bc) => {
     const m = new Linear(k, o, { bias: !!bias, generator: bc.generator, backend: bc.backend });
+    bc.created(m);
     setParam(m, 'weight', weight(), [o, k], bc);
     if (bias) setParam(m, 'bias', bias.values, [o], bc);
     return { module: m, params: { weight: weightName, ...(bias ? { bias: bias.name } : {}) } };
@@ -358,6 +362,7 @@ const batchNorm: Planner = (n, ctx, problems) => {
   return layer(n, x.name, x.shape, (bc) => {
     const opts = { eps, momentum: torchMomentum, backend: bc.backend };
     const m = twoD ? new BatchNorm2d(c, opts) : new BatchNorm1d(c, opts);
+    bc.created(m);
     setParam(m, 'weight', scale!.values, [c], bc);
     setParam(m, 'bias', bias!.values, [c], bc);
     setBuffer(m, 'running_mean', mean!.values, [c], bc);
