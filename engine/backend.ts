@@ -110,8 +110,8 @@ export interface Backend {
 
   upload(data: ArrayLike<number>): Storage;
   fill(size: number, value: number): Storage;
-  /** Reads back every element. */
-  read(s: Storage): Promise<Float32Array | Float64Array>;
+  /** Reads back every element; `label` names what is read in errors (e.g. "tensor #3 of shape [2, 2]"). */
+  read(s: Storage, label?: string): Promise<Float32Array | Float64Array>;
   /** Returns the storage to the backend; it must not be used afterwards. */
   release(s: Storage): void;
 

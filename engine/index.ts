@@ -4,6 +4,7 @@ import './methods.js';
 export { Tensor, noGrad, isGradEnabled } from './tensor.js';
 export { tidy, keep } from './scope.js';
 export { init, shutdown, getBackend, setBackend, memoryStats, trimMemory, flush, sync } from './registry.js';
+export { DeviceShutdownError, DeviceLostError, ShaderCompileError } from './errors.js';
 export type { BackendName, DeviceDescription, InitOptions } from './registry.js';
 export type { Activation, Backend, MemoryStats, SgdConfig, AdamConfig } from './backend.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';

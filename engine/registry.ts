@@ -5,6 +5,7 @@
  */
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
+import { settleOnShutdown } from './errors.js';
 
 export type BackendName = 'webgpu' | 'cpu';
 
@@ -22,6 +23,8 @@ interface Entry {
   configure?: (options: InitOptions) => void;
   /** Destroys the backend's free pooled memory. */
   trim?: () => void;
+  /** True once its device was lost (it must be replaced). */
+  isLost?: () => boolean;
 }
 
 const entries = new Map<BackendName, Entry>();
@@ -47,6 +50,11 @@ export async function init(options: InitOptions = {}): Promise<DeviceDescription
     throw new Error(`init: maxPooledBytes must be a number of bytes >= 0 (or Infinity), got ${String(pooled)}`);
   }
   let entry = entries.get(name);
+  if (entry?.isLost?.()) {
+    // The device was lost: a new init() brings a new one.
+    entry.backend.destroy();
+    entry = undefined;
+  }
   if (entry) entry.configure?.(options);
   else entry = name === 'cpu' ? cpuEntry() : await webgpuEntry(options);
   entries.set(name, entry);
@@ -79,6 +87,7 @@ async function webgpuEntry(options: InitOptions): Promise<Entry> {
       if (o.maxPooledBytes !== undefined) backend.rt.maxPooledBytes = o.maxPooledBytes;
     },
     trim: () => backend.rt.trimMemory(),
+    isLost: () => backend.rt.isLost,
   };
 }
 
@@ -121,7 +130,11 @@ export function flush(name?: BackendName): void {
   getBackend(name).flush();
 }
 
-/** Waits until all submitted work has completed (and surfaces device errors). */
+/**
+ * Waits until all submitted work has completed (and surfaces device errors). If the backend is
+ * shut down meanwhile it rejects with DeviceShutdownError, which never counts as unhandled.
+ */
 export function sync(name?: BackendName): Promise<void> {
-  return getBackend(name).sync();
+  const backend = getBackend(name);
+  return settleOnShutdown(() => backend.sync());
 }

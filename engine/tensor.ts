@@ -6,6 +6,7 @@
  * backward rule next to the forward when gradients are needed.
  */
 import type { Backend, Storage } from './backend.js';
+import { settleOnShutdown } from './errors.js';
 import { getBackend } from './registry.js';
 import { keep, tidy, track } from './scope.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
@@ -139,23 +140,36 @@ export class Tensor {
     return this;
   }
 
-  async toArray(): Promise<Float32Array> {
-    const storage = this.storageFor('toArray');
-    const data = await this.backend.read(storage);
-    return data instanceof Float32Array ? data : Float32Array.from(data);
+  // Readbacks settle with DeviceShutdownError when shutdown() comes first; one nobody awaits
+  // then does not count as an unhandled rejection (see settleOnShutdown).
+
+  /** The values, read back from the device. */
+  toArray(): Promise<Float32Array> {
+    return settleOnShutdown(async () => {
+      const data = await this.backend.read(this.storageFor('toArray'), this.describe());
+      return data instanceof Float32Array ? data : Float32Array.from(data);
+    });
   }
 
   /** Values at the backend's precision (float64 on the CPU reference). */
-  async toFloat64Array(): Promise<Float64Array> {
-    const storage = this.storageFor('toFloat64Array');
-    const data = await this.backend.read(storage);
-    return data instanceof Float64Array ? data : Float64Array.from(data);
+  toFloat64Array(): Promise<Float64Array> {
+    return settleOnShutdown(async () => {
+      const data = await this.backend.read(this.storageFor('toFloat64Array'), this.describe());
+      return data instanceof Float64Array ? data : Float64Array.from(data);
+    });
   }
 
   /** The single value of a one-element tensor. */
-  async item(): Promise<number> {
-    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements, shape ${fmtShape(this.shape)}; item() needs exactly one`);
-    return (await this.toFloat64Array())[0]!;
+  item(): Promise<number> {
+    return settleOnShutdown(async () => {
+      if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements, shape ${fmtShape(this.shape)}; item() needs exactly one`);
+      return (await this.toFloat64Array())[0]!;
+    });
+  }
+
+  /** "tensor #id of shape [..]", for error messages. */
+  private describe(): string {
+    return `tensor #${this.id} of shape ${fmtShape(this.shape)}`;
   }
 
   /** Marks a leaf as requiring gradients (chainable). */

@@ -46,8 +46,8 @@ export class WebGpuBackend implements Backend {
     return fill(this.rt, size, value);
   }
 
-  read(s: Storage): Promise<Float32Array> {
-    return this.rt.read(gs(s));
+  read(s: Storage, label?: string): Promise<Float32Array> {
+    return this.rt.read(gs(s), label);
   }
 
   release(s: Storage): void {

@@ -6,7 +6,8 @@
  * read back, when `dispatchBudget` dispatches have been recorded, or on `flush()`.
  * Each batch of work is wrapped in validation and out-of-memory error scopes; their
  * results are awaited on readback and `sync()`, and the first error is thrown there
- * (Dawn otherwise fails silently and leaves stale data in the output).
+ * (Dawn otherwise fails silently and leaves stale data in the output). A kernel whose
+ * WGSL does not compile is reported with its key and the offending line.
  *
  * Memory: released buffers and textures are pooled for reuse. After each submit, free memory
  * past `maxPooledBytes` is destroyed, least recently used first, as long as it has not been
@@ -15,6 +16,7 @@
  * freed by the garbage collector, a finished phase) is. `trimMemory()` destroys every free one.
  */
 import type { MemoryStats, Storage } from '../backend.js';
+import { DeviceLostError, DeviceShutdownError, ShaderCompileError } from '../errors.js';
 import { type Program, programSource } from '../../kernels/program.js';
 import { BufferPool } from './buffer-pool.js';
 import type { GpuContext } from './device.js';
@@ -47,6 +49,12 @@ export interface RuntimeOptions {
   maxPooledBytes?: number;
 }
 
+/** Something awaited on the device (a readback, a sync) that shutdown or device loss must settle. */
+interface Waiter {
+  what: string;
+  abort: (e: Error) => void;
+}
+
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
@@ -67,7 +75,17 @@ export class GpuRuntime {
   /** First error reported since the last check; thrown once. */
   private asyncError: Error | null = null;
   /** Device loss: every later call throws it. */
-  private lostError: Error | null = null;
+  private lostError: DeviceLostError | null = null;
+  private lostInfo: { reason: string; message: string } | null = null;
+  private readonly lost: Promise<unknown>;
+  /** Readbacks and syncs in flight. */
+  private waiters = new Set<Waiter>();
+  /** Compilation reports of shader modules created since the last error check. */
+  private compileChecks: Array<Promise<void>> = [];
+  /** Kernels whose WGSL did not compile: using one again throws at once. */
+  private compileErrors = new Map<string, ShaderCompileError>();
+  /** The first compile error found since the last error check. */
+  private compileFailure: ShaderCompileError | null = null;
   private liveBytes = 0;
   private liveCount = 0;
   private destroyed = false;
@@ -83,18 +101,41 @@ export class GpuRuntime {
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.asyncError ??= new Error(`webgpu: ${ev.error.message}`);
     };
-    void this.device.lost.then((info) => {
-      if (!this.destroyed) this.lostError = new Error(`webgpu: device lost (${info.reason}): ${info.message}; call shutdown() and init() again`);
+    this.lost = this.device.lost.then((info) => {
+      if (this.destroyed) return;
+      this.lostInfo = { reason: info.reason, message: info.message };
+      this.lostError = this.lostWhile(null);
+      for (const w of this.waiters) w.abort(this.lostWhile(w.what));
+      this.waiters.clear();
     });
+  }
+
+  /** True once the device was lost (not shut down): it cannot run anything any more. */
+  get isLost(): boolean {
+    return this.lostError !== null;
+  }
+
+  private lostWhile(what: string | null): DeviceLostError {
+    const { reason, message } = this.lostInfo!;
+    const during = what ? ` while ${what}` : '';
+    return new DeviceLostError(
+      `webgpu: the GPU device was lost${during} (${reason}: ${message}); every tensor on it is gone: call init() again for a new device`,
+      reason,
+    );
+  }
+
+  private shutDownBefore(what: string | null): DeviceShutdownError {
+    return new DeviceShutdownError(`webgpu: ${what ? `${what}: ` : ''}the device has been shut down; call init() again for a new device (tensors made before shutdown() cannot be used)`);
   }
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;
   }
 
-  private checkAlive(): void {
-    if (this.destroyed) throw new Error('webgpu: the device has been shut down; call init() again');
-    if (this.lostError) throw this.lostError;
+  /** Throws when the device is gone; `what` names the work that cannot go on. */
+  private checkAlive(what: string | null = null): void {
+    if (this.destroyed) throw this.shutDownBefore(what);
+    if (this.lostError) throw what ? this.lostWhile(what) : this.lostError;
     this.throwPending();
   }
 
@@ -229,7 +270,21 @@ export class GpuRuntime {
     let pipe = this.pipelines.get(p.key);
     if (!pipe) {
       this.openScope();
-      const module = this.device.createShaderModule({ code: programSource(p), label: p.key });
+      const code = programSource(p);
+      const module = this.device.createShaderModule({ code, label: p.key });
+      // The validation scope only says *that* the batch failed; the compilation report says
+      // which kernel and which line. Awaited with the scopes at the next readback or sync.
+      this.compileChecks.push(
+        module.getCompilationInfo().then(
+          (info) => {
+            const err = compileError(p.key, code, info.messages);
+            if (!err) return;
+            this.compileErrors.set(p.key, err);
+            this.compileFailure ??= err;
+          },
+          () => {},
+        ),
+      );
       pipe = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: p.key });
       this.pipelines.set(p.key, pipe);
     }
@@ -243,6 +298,8 @@ export class GpuRuntime {
    */
   run(p: Program, inputs: readonly GpuResource[], outputs: readonly GpuResource[], params: ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
     this.checkAlive();
+    const compileFailed = this.compileErrors.get(p.key);
+    if (compileFailed) throw compileFailed;
     for (const s of [...inputs, ...outputs]) {
       if (s.released) throw new Error(`webgpu: ${p.key} was given a storage that has already been released`);
     }
@@ -301,10 +358,17 @@ export class GpuRuntime {
   /** Throws the first error reported for work submitted so far. */
   async checkErrors(): Promise<void> {
     const pending = this.pendingErrors;
+    const compiles = this.compileChecks;
     this.pendingErrors = [];
-    const errors = await Promise.all(pending);
+    this.compileChecks = [];
+    const [errors] = await Promise.all([Promise.all(pending), Promise.all(compiles)]);
+    const compileFailure = this.compileFailure;
+    this.compileFailure = null;
     const first = errors.find((e) => e) as (GPUError & { batchKeys?: string }) | undefined;
-    if (first) {
+    if (compileFailure) {
+      // The batch's validation error is this failure's echo ("invalid shader module"); the report says more.
+      this.asyncError ??= compileFailure;
+    } else if (first) {
       const kind = first.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'validation error';
       this.asyncError ??= new Error(`webgpu ${kind}: ${first.message}${first.batchKeys ? ` (kernels in batch: ${first.batchKeys})` : ''}`);
     }
@@ -312,31 +376,79 @@ export class GpuRuntime {
     this.throwPending();
   }
 
-  async read(s: GpuStorage): Promise<Float32Array> {
-    this.checkAlive();
+  /**
+   * Runs `work` (which waits on the device) so that shutdown or device loss settles it with an
+   * error naming `what`, even when the device never answers the wait.
+   */
+  private async waitFor<T>(what: string, work: () => Promise<T>): Promise<T> {
+    let abort!: (e: Error) => void;
+    const aborted = new Promise<never>((_, reject) => {
+      abort = reject;
+    });
+    const waiter = { what, abort };
+    this.waiters.add(waiter);
+    const running = work();
+    // Once aborted, the work's own late rejection (Dawn's AbortError) has nobody to tell.
+    running.catch(() => {});
+    try {
+      return await Promise.race([running, aborted]);
+    } catch (e) {
+      throw await this.explain(e, what);
+    } finally {
+      this.waiters.delete(waiter);
+    }
+  }
+
+  /** Names a failed wait: Dawn rejects pending maps with an empty AbortError when the device goes. */
+  private async explain(e: unknown, what: string): Promise<unknown> {
+    if (e instanceof DeviceShutdownError || e instanceof DeviceLostError) return e;
+    if (this.destroyed) return this.shutDownBefore(what);
+    if (!this.lostError && (e as { name?: string } | null)?.name === 'AbortError') {
+      // Device loss is reported a moment after the maps it aborts.
+      await Promise.race([this.lost, new Promise((r) => setTimeout(r, 200))]);
+    }
+    return this.lostError ? this.lostWhile(what) : e;
+  }
+
+  /** Reads a storage back; `label` (e.g. "tensor #3 of shape [2, 2]") names it in errors. */
+  async read(s: GpuStorage, label?: string): Promise<Float32Array> {
+    const what = `reading ${label ?? `a storage of ${s.size} elements`}`;
+    this.checkAlive(what);
     if (s.released) throw new Error('webgpu: read of a released storage');
     const bytes = s.buffer.size;
     const staging = this.pool.acquire(bytes, READBACK_USAGE);
     this.endPass().copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
     this.flush();
     try {
-      await this.checkErrors();
-      await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
-      const out = new Float32Array(staging.getMappedRange().slice(0, s.size * 4));
-      staging.unmap();
-      await this.checkErrors();
-      return out;
+      return await this.waitFor(what, async () => {
+        await this.checkErrors();
+        await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+        const out = new Float32Array(staging.getMappedRange().slice(0, s.size * 4));
+        staging.unmap();
+        await this.checkErrors();
+        return out;
+      });
     } finally {
-      // The copy into it was submitted and it is unmapped: nothing refers to it any more.
-      if (staging.mapState === 'unmapped') this.pool.releaseIdle(staging);
-      else this.pool.release(staging);
+      // After shutdown it went with the device. Otherwise: the copy into it was submitted and,
+      // once unmapped, nothing refers to it any more.
+      if (this.destroyed) {
+        // nothing to return it to
+      } else if (staging.mapState === 'unmapped') {
+        this.pool.releaseIdle(staging);
+      } else {
+        this.pool.release(staging);
+      }
     }
   }
 
   async sync(): Promise<void> {
+    const what = 'waiting for the device (sync)';
+    this.checkAlive(what);
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
-    await this.checkErrors();
+    await this.waitFor(what, async () => {
+      await this.device.queue.onSubmittedWorkDone();
+      await this.checkErrors();
+    });
   }
 
   /**
@@ -371,11 +483,31 @@ export class GpuRuntime {
     if (this.destroyed) return;
     this.flush();
     this.destroyed = true;
+    for (const w of this.waiters) {
+      w.abort(new DeviceShutdownError(`webgpu: the device was shut down while ${w.what}; it was abandoned (call init() again for a new device)`));
+    }
+    this.waiters.clear();
     this.pool.trim();
     this.texturePool.trim();
     this.pipelines.clear();
+    this.compileErrors.clear();
     this.device.destroy();
   }
+}
+
+/** A ShaderCompileError naming `kernel` and showing each error's line, or null when it compiled. */
+function compileError(kernel: string, code: string, messages: readonly GPUCompilationMessage[]): ShaderCompileError | null {
+  const errors = messages.filter((m) => m.type === 'error');
+  if (errors.length === 0) return null;
+  const lines = code.split('\n');
+  const shown = errors.map((m) => {
+    const text = lines[m.lineNum - 1] ?? '';
+    const gutter = String(m.lineNum);
+    const caret = '^'.repeat(Math.max(1, Math.min(m.length, text.length - m.linePos + 1)));
+    return `line ${m.lineNum}:${m.linePos}: ${m.message}\n  ${gutter} | ${text}\n  ${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, m.linePos - 1))}${caret}`;
+  });
+  const first = errors[0]!;
+  return new ShaderCompileError(`webgpu validation error: the WGSL of kernel '${kernel}' does not compile:\n${shown.join('\n')}`, kernel, first.lineNum, first.linePos);
 }
 
 function splitGrid(total: number): [number, number, number] {
