@@ -1,7 +1,7 @@
 /**
- * What a whole Node process sees, run as child processes of the built library (dist/, built
- * once by the vitest global set-up): shutdown() with readbacks nobody awaits must not kill
- * the process.
+ * What a whole Node process sees, run as child processes of the built library and CLI (dist/,
+ * built once by the vitest global set-up): shutdown() with readbacks nobody awaits must not kill
+ * the process, and Dawn's start-up warnings stay off stderr unless WGPRUNE_VERBOSE=1.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { vulkanLoaderMayExist } from '../engine/webgpu/device.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-process-'));
@@ -52,5 +53,30 @@ console.log('still running');
     expect(report.name).toBe('DeviceShutdownError');
     expect(report.named).toBe(true);
     expect(report.message).toMatch(/the device was shut down while reading tensor #\d+ of shape \[128, 128\]/);
+  });
+});
+
+// Without a Vulkan loader Dawn warns that it could not load one, at every start.
+const noVulkan = !(await vulkanLoaderMayExist());
+
+describe("Dawn's start-up warnings", () => {
+  const smoke = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ['dist/cli.js', 'smoke', '--steps', '5'], { cwd: root, encoding: 'utf8', timeout: 60_000, env });
+
+  it.runIf(noVulkan)('are not printed by default', () => {
+    const env = { ...process.env };
+    delete env.WGPRUNE_VERBOSE;
+    const r = smoke(env);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trained a 2-32-2 MLP for 5 SGD steps/);
+    expect(r.stderr).not.toMatch(/Couldn't load Vulkan/);
+    expect(r.stderr).not.toMatch(/wgprune: /);
+  });
+
+  it.runIf(noVulkan)('are printed with WGPRUNE_VERBOSE=1, with the adapter search', () => {
+    const r = smoke({ ...process.env, WGPRUNE_VERBOSE: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Couldn't load Vulkan/);
+    expect(r.stderr).toMatch(/wgprune: using .+ \((core|compatibility)\)/);
   });
 });

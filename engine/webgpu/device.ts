@@ -6,6 +6,11 @@
  * strongly referenced for the whole life of the device: if only the device is kept,
  * V8 may collect the instance and Dawn later crashes (futex errors, segfaults, hangs).
  * `GpuContext` therefore holds instance, adapter and device together.
+ *
+ * Dawn writes warnings straight to the process's stderr while it looks for adapters. The one
+ * about a missing Vulkan loader is avoided by not probing Vulkan when its loader is not
+ * installed (on Linux it is the only source of core adapters); `WGPRUNE_VERBOSE=1` probes
+ * anyway and also says which adapter was picked.
  */
 
 export interface GpuContext {
@@ -21,7 +26,41 @@ const INSTALL_HINT =
   'No WebGPU adapter found. On Linux without a GPU, install Mesa (EGL + GLES on llvmpipe): ' +
   '`sudo apt-get install -y libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri` and keep EGL_PLATFORM=surfaceless ' +
   '(wgprune sets it when unset); or run `scripts/setup.sh`. With a GPU, install its Vulkan driver. ' +
-  "Or use the CPU backend: init({ backend: 'cpu' }).";
+  "Or use the CPU backend: init({ backend: 'cpu' }). Set WGPRUNE_VERBOSE=1 to see Dawn's own messages.";
+
+/** WGPRUNE_VERBOSE=1: Dawn's start-up warnings are not avoided, and the adapter search is logged. */
+function verbose(): boolean {
+  return typeof process !== 'undefined' && process.env?.WGPRUNE_VERBOSE === '1';
+}
+
+function note(line: string): void {
+  if (verbose()) console.error(`wgprune: ${line}`);
+}
+
+const MULTIARCH: Partial<Record<string, string>> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+
+/**
+ * False when, on Linux, the Vulkan loader (libvulkan.so.1) is certainly not installed: not in
+ * LD_LIBRARY_PATH, the standard library folders nor the dynamic linker's cache. Without a cache
+ * to consult (musl, NixOS) it answers true and Dawn's own probe decides.
+ */
+export async function vulkanLoaderMayExist(): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  const { existsSync, readFileSync } = await import('node:fs');
+  const lib = 'libvulkan.so.1';
+  const multiarch = MULTIARCH[process.arch];
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib',
+    ...(multiarch ? [`/lib/${multiarch}`, `/usr/lib/${multiarch}`] : []),
+  ];
+  if (dirs.some((d) => existsSync(`${d}/${lib}`))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes(lib);
+  } catch {
+    return true;
+  }
+}
 
 /** Compute limits worth raising from the (low) defaults to what the adapter offers. */
 const LIMITS = [
@@ -48,10 +87,11 @@ async function nodeCandidates(): Promise<Array<() => Candidate>> {
   }
   // WebGPU constants such as GPUBufferUsage live on the globals object.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  return [
-    () => ({ instance: mod.create([]), featureLevel: 'core' }),
-    () => ({ instance: mod.create(['backend=opengles']), featureLevel: 'compatibility' }),
-  ];
+  const core = (): Candidate => ({ instance: mod.create([]), featureLevel: 'core' });
+  const compatibility = (): Candidate => ({ instance: mod.create(['backend=opengles']), featureLevel: 'compatibility' });
+  if (verbose() || (await vulkanLoaderMayExist())) return [core, compatibility];
+  note('no Vulkan loader (libvulkan.so.1) installed: not probing for a core adapter');
+  return [compatibility];
 }
 
 function browserCandidates(): Array<() => Candidate> {
@@ -69,7 +109,10 @@ export async function acquireDevice(): Promise<GpuContext> {
   for (const make of candidates) {
     const { instance, featureLevel } = make();
     const adapter = await instance.requestAdapter({ featureLevel, powerPreference: 'high-performance' } as GPURequestAdapterOptions);
-    if (!adapter) continue;
+    if (!adapter) {
+      note(`no ${featureLevel} adapter`);
+      continue;
+    }
     const requiredLimits: Record<string, number> = {};
     for (const name of LIMITS) {
       const v = (adapter.limits as unknown as Record<string, number>)[name];
@@ -78,6 +121,7 @@ export async function acquireDevice(): Promise<GpuContext> {
     const device = await adapter.requestDevice({ requiredLimits, label: 'wgprune' });
     const info = adapter.info;
     const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+    note(`using ${adapterName} (${featureLevel})`);
     return { instance, adapter, device, featureLevel, adapterName };
   }
   throw new Error(INSTALL_HINT);
