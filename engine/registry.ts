@@ -34,9 +34,9 @@ export interface InitOptions {
   backend?: BackendName;
   /**
    * WebGPU: high-water mark of the free (released, unused) memory the buffer and texture pools
-   * keep for reuse, in bytes. Past it, free memory that no submit has reused for a while (64
-   * submits) is destroyed, least recently used first; a loop's working set, reused every few
-   * submits, stays however large it is. Default 64 MiB; `Infinity` keeps everything until
+   * keep for reuse, in bytes. Past it, free memory nothing has reused for a while (64 submits
+   * and 10 seconds) is destroyed, least recently used first; a loop's working set, reused every
+   * few submits, stays however large it is. Default 64 MiB; `Infinity` keeps everything until
    * `trimMemory()` or `shutdown()`.
    */
   maxPooledBytes?: number;

@@ -12,13 +12,21 @@ interface Entry<T> {
   bytes: number;
   /** The submit count when it was freed (the runtime's clock, shared by its pools). */
   stamp: number;
+  /** performance.now() when it was freed. */
+  time: number;
+}
+
+/** When a free resource was freed: the submit count and the time in milliseconds. */
+export interface FreedAt {
+  submit: number;
+  time: number;
 }
 
 export class ResourcePool<T extends { destroy(): void }> {
   private byKey = new Map<string, Array<Entry<T>>>();
   /** Every free entry, least recently freed first (a Set iterates in insertion order). */
   private order = new Set<Entry<T>>();
-  private parked: Array<Omit<Entry<T>, 'stamp'>> = [];
+  private parked: Array<Omit<Entry<T>, 'stamp' | 'time'>> = [];
   private free = 0;
   private parkedBytes = 0;
   private total = 0;
@@ -48,7 +56,7 @@ export class ResourcePool<T extends { destroy(): void }> {
 
   /** Frees a resource at once (nothing recorded or pending refers to it). */
   protected putFree(key: string, item: T, bytes: number): void {
-    const entry = { key, item, bytes, stamp: this.clock() };
+    const entry = { key, item, bytes, stamp: this.clock(), time: performance.now() };
     let list = this.byKey.get(key);
     if (!list) this.byKey.set(key, (list = []));
     list.push(entry);
@@ -79,10 +87,10 @@ export class ResourcePool<T extends { destroy(): void }> {
     return this.free;
   }
 
-  /** The submit count when the least recently freed resource was freed (Infinity when none is free). */
-  get oldestFree(): number {
+  /** When the least recently freed resource was freed; null when none is free. */
+  get oldestFree(): FreedAt | null {
     const first = this.order.values().next();
-    return first.done ? Infinity : first.value.stamp;
+    return first.done ? null : { submit: first.value.stamp, time: first.value.time };
   }
 
   /** Destroys the least recently freed resource; false when none is free. */

@@ -10,10 +10,12 @@
  * WGSL does not compile is reported with its key and the offending line.
  *
  * Memory: released buffers and textures are pooled for reuse. After each submit, free memory
- * past `maxPooledBytes` is destroyed, least recently used first, as long as it has not been
- * used for IDLE_SUBMITS submits: a running loop reuses its working set every few submits, so
- * it is never evicted however large, while what a burst of releases left behind (tensors
- * freed by the garbage collector, a finished phase) is. `trimMemory()` destroys every free one.
+ * past `maxPooledBytes` is destroyed, least recently used first, once it has sat unused for
+ * IDLE_SUBMITS submits and `idleMs` milliseconds: a running loop reuses its working set every
+ * few submits (and, when its steps are long, they are few submits), and a timing protocol
+ * alternating workloads comes back to each within seconds, so neither is evicted however
+ * large, while what a burst of releases left behind (tensors freed by the garbage collector,
+ * a finished phase) is. `trimMemory()` destroys every free one.
  */
 import type { MemoryStats, Storage } from '../backend.js';
 import { DeviceLostError, DeviceShutdownError, ShaderCompileError } from '../errors.js';
@@ -41,8 +43,10 @@ const MAX_WORKGROUPS = 65535;
 
 /** High-water mark of free pooled memory by default: 64 MiB. */
 export const DEFAULT_MAX_POOLED_BYTES = 64 * 2 ** 20;
-/** Free memory past the mark goes once it has been unused for this many submits. */
+/** Free memory past the mark goes once it has been unused for this many submits… */
 export const IDLE_SUBMITS = 64;
+/** … and this many milliseconds. */
+export const IDLE_MS = 10_000;
 
 export interface RuntimeOptions {
   /** High-water mark of free pooled memory, in bytes (buffers and textures together). */
@@ -63,6 +67,8 @@ export class GpuRuntime {
   dispatchBudget = 256;
   /** Free pooled memory kept past each submit; beyond it what has been idle goes (see above). */
   maxPooledBytes: number;
+  /** How long free memory past the mark must sit unused before it goes (with IDLE_SUBMITS submits). */
+  idleMs = IDLE_MS;
   /** Submits so far (the pools' clock). */
   private submits = 0;
 
@@ -453,12 +459,15 @@ export class GpuRuntime {
 
   /**
    * Destroys free buffers and textures, least recently freed first, while more than
-   * `maxPooledBytes` are free and the oldest has been idle for IDLE_SUBMITS submits.
+   * `maxPooledBytes` are free and the oldest has been idle for IDLE_SUBMITS submits and `idleMs`.
    */
   private shrinkPools(): void {
+    const now = performance.now();
     while (this.pool.freeBytes + this.texturePool.freeBytes > this.maxPooledBytes) {
-      const from = this.pool.oldestFree <= this.texturePool.oldestFree ? this.pool : this.texturePool;
-      if (this.submits - from.oldestFree < IDLE_SUBMITS || !from.evictOldest()) break;
+      const b = this.pool.oldestFree, t = this.texturePool.oldestFree;
+      const from = !t || (b && b.submit <= t.submit) ? this.pool : this.texturePool;
+      const oldest = (from === this.pool ? b : t)!;
+      if (this.submits - oldest.submit < IDLE_SUBMITS || now - oldest.time < this.idleMs || !from.evictOldest()) break;
     }
   }
 
