@@ -11,7 +11,8 @@ export default defineConfig({
     maxWorkers: 2,
     // The GC stress test forces collections.
     execArgv: ['--expose-gc'],
-    reporters: ['default', './test/helpers/summary-reporter.ts'],
+    // The reliability reporter writes RELIABILITY.md only under `npm run reliability` (WGPRUNE_RELIABILITY set).
+    reporters: ['default', './test/helpers/summary-reporter.ts', './test/helpers/reliability-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
