@@ -243,6 +243,16 @@ export function convGemmWith(rt: GpuRuntime, plan: ConvPlan, a: GpuStorage, b: G
   return out;
 }
 
+/**
+ * A pass whose sums have no terms (forward: no input channels; input gradient: no output
+ * channels; weight gradient: no images) but whose output is not empty: the direct kernels
+ * write the bias or zeros, where the GEMM paths need a reduction of at least one term.
+ */
+function emptyReduction(kind: ConvGemmKind, g: Conv2dGeometry): boolean {
+  const d = convGemmDims(kind, g);
+  return d.k === 0 && d.batch * d.m * d.n > 0;
+}
+
 /** 1×1, stride 1, no padding: the convolution is a plain (batched) matmul. */
 export function isPointwise(g: Conv2dGeometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
@@ -257,6 +267,14 @@ export const WINDOW_MIN_CHANNELS = 3;
  * geometry: in the window GEMM's stores for 2×2 stride 2, else by the pooling kernel.
  */
 export function conv2dForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, relu = false, pool: Pool2dGeometry | null = null): GpuStorage {
+  if (emptyReduction('fwd', g)) {
+    // No input channels: y is the bias (or zero), as a sum over nothing (the GEMM paths need k ≥ 1).
+    const y = conv2dForwardDirect(rt, x, w, bias, g, relu);
+    if (!pool) return y;
+    const { out } = maxPool2d(rt, y, pool, false);
+    rt.release(y);
+    return out;
+  }
   // The window path from 3 input channels: on 1-channel inputs the shifted copies measured 1.3x faster
   // (1 -> 8 at 32x32); from 3 channels the window was 1.0-1.3x faster (3 -> 16 at 32x32: 1.3x).
   const window = g.c >= WINDOW_MIN_CHANNELS && windowConvFits(rt, g);
@@ -285,6 +303,7 @@ function convOnly(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage
 }
 
 export function conv2dGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, g: Conv2dGeometry): GpuStorage {
+  if (emptyReduction('gradInput', g)) return conv2dGradInputDirect(rt, gy, w, g);
   if (isPointwise(g)) {
     // gX[b] [c, h·w] = Wᵀ [c, oc] · gY[b] [oc, h·w]   (W stored [oc, c]: the transposed-A variant)
     const hw = g.h * g.w;
@@ -294,5 +313,6 @@ export function conv2dGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, g
 }
 
 export function conv2dGradWeight(rt: GpuRuntime, x: GpuStorage, gy: GpuStorage, g: Conv2dGeometry): GpuStorage {
+  if (emptyReduction('gradWeight', g)) return conv2dGradWeightDirect(rt, x, gy, g);
   return convGemmWith(rt, selectConvGemm('gradWeight', g, false, rt.limits.maxComputeInvocationsPerWorkgroup), gy, x, null, g);
 }

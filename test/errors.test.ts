@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import { initBoth, on, shutdown } from './helpers/backends.js';
+import { record } from './helpers/reliability.js';
 
 beforeAll(initBoth);
 afterAll(shutdown);
@@ -13,6 +14,7 @@ const cases: Array<[string, () => unknown, RegExp]> = [
   ['linear in_features', () => wg.linear(wg.zeros([2, 3]), wg.zeros([4, 5])), /linear: input \[2, 3\] does not end in in_features=5/],
   ['conv2d rank', () => wg.conv2d(wg.zeros([1, 3, 3]), wg.zeros([1, 1, 3, 3])), /conv2d: input must be 4-D \[N, C, H, W\], got \[1, 3, 3\]/],
   ['conv2d channels', () => wg.conv2d(wg.zeros([1, 2, 5, 5]), wg.zeros([4, 3, 3, 3])), /conv2d: input has 2 channels but weight \[4, 3, 3, 3\] expects 3/],
+  ['conv2d empty kernel', () => wg.conv2d(wg.zeros([1, 2, 4, 4]), wg.zeros([3, 2, 1, 0])), /conv2d: the kernel must be at least 1x1, got 1x0 in weight \[3, 2, 1, 0\]/],
   ['conv2d kernel too big', () => wg.conv2d(wg.zeros([1, 1, 2, 2]), wg.zeros([1, 1, 3, 3])), /conv2d: kernel 3x3 .* larger than the padded input/],
   ['conv2d bad stride', () => wg.conv2d(wg.zeros([1, 1, 4, 4]), wg.zeros([1, 1, 3, 3]), null, { stride: 0 }), /conv2d: stride must be integers >= 1/],
   ['pool padding', () => wg.maxPool2d(wg.zeros([1, 1, 4, 4]), 2, { padding: 2 }), /maxPool2d: padding 2x2 must be at most half the kernel/],
@@ -45,8 +47,9 @@ const cases: Array<[string, () => unknown, RegExp]> = [
 ];
 
 describe.each(['cpu', 'webgpu'] as const)('%s backend', (backend) => {
-  it.each(cases)('%s', (_name, fn, message) => {
+  it.each(cases)('%s', (name, fn, message) => {
     on(backend, () => expect(fn).toThrow(message));
+    record('bad-input', name, { backend, error: String(message) });
   });
 
   it('rejects use after dispose, naming the op', async () => {

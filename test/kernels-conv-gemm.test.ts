@@ -214,6 +214,7 @@ describe('conv2d forward through the texture GEMM reading x in place (window)', 
     { n: 1, c: 4, h: 9, w: 8, oc: 12, kh: 3, kw: 7, ph: 2, pw: 3 }, // 7 wide, padding 3
     { n: 2, c: 5, h: 4, w: 4, oc: 8, kh: 1 }, // 1×1
     { n: 3, c: 2, h: 5, w: 16, oc: 9, kh: 2, kw: 1, ph: 1, pw: 0 }, // 9 channels, kh > kw, 6 output rows
+    { n: 1, c: 3, h: 13, w: 16, oc: 9, kh: 1, kw: 5, pw: 4 }, // output rows wider than the input's (20 vs 16): the last texels are all padding
   ];
   it('matches the reference with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
     // Every shape is eligible (at a batch large enough to fill the GEMM's blocks).

@@ -542,11 +542,38 @@ describe('dropout', () => {
     for (const [k, [shape, p]] of ([[[7, 13], 0.5], [[1000], 0.3], [[2, 3, 17], 0.9], [[5], 0], [[4, 4], 1]] as const).entries()) {
       const x = input(new Generator(k), shape, awayFromZero);
       const cpu = await expectParity(([t]) => dropout(t!, p, true, new Generator(42 + k)), [x]);
-      // The mask really is a mask: survivors are scaled by 1/(1−p), the rest are zero.
       const zeros = cpu.out.filter((v) => v === 0).length;
       if (p === 0) expect(zeros).toBe(0);
       else if (p === 1) expect(zeros).toBe(cpu.out.length);
       else expect(zeros).toBeGreaterThan(0);
+    }
+  });
+
+  it('survivors are scaled by exactly 1/(1−p) and the rest are zero, about a fraction p of them; the gradient is the same mask (each backend on its own)', async () => {
+    for (const [k, [n, p]] of ([[4000, 0.3], [4000, 0.5], [2000, 0.9], [64, 0], [64, 1]] as const).entries()) {
+      for (const backend of ['cpu', 'webgpu'] as const) {
+        setBackend(backend);
+        const data = Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (1 + (i % 7)));
+        const x = tensor(data, [n], { requiresGrad: true });
+        const y = dropout(x, p, true, new Generator(7 + k));
+        y.sum().backward();
+        const [out, grad] = [await y.toArray(), await x.grad!.toArray()];
+        const scale = p === 1 ? 0 : 1 / (1 - p);
+        let dropped = 0;
+        for (let i = 0; i < n; i++) {
+          const what = `${backend} p=${p} element ${i}: x ${data[i]}, y ${out[i]}, dy/dx ${grad[i]}`;
+          if (out[i] === 0) {
+            dropped++;
+            if (grad[i] !== 0) expect.fail(`${what}: a dropped element passes gradient`);
+          } else if (Math.abs(out[i]! - data[i]! * scale) > 1e-6 * Math.abs(data[i]! * scale) || Math.abs(grad[i]! - scale) > 1e-6 * scale) {
+            expect.fail(`${what}: a survivor must be x/(1−p) = ${data[i]! * scale} with gradient ${scale}`);
+          }
+        }
+        if (p === 0 || p === 1) expect(dropped, `${backend} p=${p}`).toBe(p * n);
+        // Binomial(n, p) dropped elements: within 5 standard deviations.
+        else expect(Math.abs(dropped / n - p), `${backend} p=${p}: fraction dropped ${dropped / n}`).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n));
+        for (const t of [x, y]) t.dispose();
+      }
     }
   });
 
@@ -609,6 +636,9 @@ describe('empty tensors', () => {
     ['matmul with m = 0', [[0, 4], [4, 3]], ([a, b]) => matmul(a!, b!)],
     ['empty slice', [[3, 4]], ([x]) => slice(x!, [1, 2], [1, 4])],
     ['softmax of no rows', [[0, 4]], ([x]) => softmax(x!)],
+    ['linear with no input features (the bias)', [[2, 3, 0], [5, 0], [5]], ([x, w, b]) => linear(x!, w!, b)],
+    ['conv2d with no input channels (the bias)', [[2, 0, 5, 5], [3, 0, 3, 3], [3]], ([x, w, b]) => conv2d(x!, w!, b, { padding: 1 })],
+    ['conv2d of an empty batch (the weight gradient sums over nothing)', [[0, 3, 5, 5], [2, 3, 3, 3], [2]], ([x, w, b]) => conv2d(x!, w!, b)],
   ];
   for (const [name, shapes, build] of cases) {
     it(name, async () => {

@@ -36,6 +36,7 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, o: Conv2dOptions): Con
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [oc, wc, kh, kw] = weight.shape as [number, number, number, number];
   if (wc !== c) throw new Error(`conv2d: input has ${c} channels but weight ${fmtShape(weight.shape)} expects ${wc}`);
+  if (kh < 1 || kw < 1) throw new Error(`conv2d: the kernel must be at least 1x1, got ${kh}x${kw} in weight ${fmtShape(weight.shape)}`);
   const [sh, sw] = pair('conv2d', 'stride', o.stride ?? 1, 1);
   const [ph, pw] = pair('conv2d', 'padding', o.padding ?? 0, 0);
   const [dh, dw] = pair('conv2d', 'dilation', o.dilation ?? 1, 1);

@@ -79,8 +79,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     throw new Error(`linear: input ${fmtShape(x.shape)} does not end in in_features=${inF} of weight ${fmtShape(weight.shape)}`);
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== out)) throw new Error(`linear: bias ${fmtShape(bias.shape)} must be [${out}]`);
-  const rows = x.size / inF;
   const lead = x.shape.slice(0, -1);
+  // Not x.size / in: with in_features 0 that is 0 / 0.
+  const rows = sizeOf(lead);
   const s = product(backend, x.storageFor('linear'), weight.storageFor('linear'), {
     batch: 1, m: rows, k: inF, n: out, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0,
   }, { bias: bias ? bias.storageFor('linear') : null, relu: activation === 'relu' });

@@ -209,6 +209,11 @@ function windowLoop(win: NonNullable<TextureGemmConfig['window']>, rs: number[],
   const dName = (d: number) => (d < 0 ? `m${-d}` : `${d}`);
   const offset = (d: number) => (d < 0 ? ` - ${-d}u` : d > 0 ? ` + ${d}u` : '');
   const lanes = ['x', 'y', 'z', 'w'];
+  // Texel column q + d must lie in the input row (else it is padding: zero). q itself does unless the
+  // output rows are longer than the input's (2·pw > kw − 1, e.g. kw 5, pw 4): then the last output
+  // texels' column q is past the row too, and reading it would take the next row's first texels.
+  const outputWider = 2 * win.pw > win.kw - 1;
+  const inRow = (d: number) => (d === 0 ? (outputWider ? ' && q < i32(inW4)' : '') : ` && u32(q + ${d}) < inW4`);
   const compose = (row: number, s: number) => {
     const d = Math.floor(s / 4), m = s - 4 * d;
     if (m === 0) return `e${row}_${dName(d)}`;
@@ -236,7 +241,7 @@ ${ts.map((t) => `  let nt${t} = select(n4, (at.x * OH + oy0 + ${t}u) * pu(9u) + 
     let p0 = ci * ${win.kh * win.kw}u;
     let u = base + ci * inH * inW4;
 ${rows.map((row) => `    let ok${row} = u32(iy0 + ${row}) < inH;
-${ds.map((d) => `    let e${row}_${dName(d)} = select(vec4<f32>(0.0), textureLoad(BT, ${flatCoord(`u + ${row}u * inW4${offset(d)}`, win.width)}, 0), ok${row}${d === 0 ? '' : ` && u32(q + ${d}) < inW4`});`).join('\n')}`).join('\n')}
+${ds.map((d) => `    let e${row}_${dName(d)} = select(vec4<f32>(0.0), textureLoad(BT, ${flatCoord(`u + ${row}u * inW4${offset(d)}`, win.width)}, 0), ok${row}${inRow(d)});`).join('\n')}`).join('\n')}
 ${steps.join('')}
   }`;
 }
