@@ -66,6 +66,8 @@ export interface MeasureOptions extends Partial<ProtocolOptions> {
   syncName?: string;
   /** Stops after the current round when aborted (the rounds run so far are summarised). */
   signal?: AbortSignal;
+  /** The clock (milliseconds; default `performance.now()`), e.g. a deterministic one in tests. */
+  now?: Clock;
 }
 
 export interface MeasureResult<K extends string> {
@@ -75,6 +77,9 @@ export interface MeasureResult<K extends string> {
 
 /** A workload: records device work (and disposes what it creates). */
 export type Work = () => void | Promise<void>;
+
+/** Milliseconds from an arbitrary origin, like `performance.now()` (the default). */
+export type Clock = () => number;
 
 const ENGINE_SYNC = 'the engine\'s sync() (WebGPU: queue.onSubmittedWorkDone())';
 
@@ -115,30 +120,30 @@ function resolveProtocol(o: Partial<ProtocolOptions>): Required<ProtocolOptions>
  * Times several workloads in interleaved rounds; see the file comment. `works` in order; the
  * result in the same order. Used by `measure`; exported for callers that hold a list.
  */
-export async function measureInterleaved(works: Work[], sync: () => Promise<void>, options: Partial<ProtocolOptions> = DEFAULT_PROTOCOL, signal?: AbortSignal): Promise<Measurement[]> {
+export async function measureInterleaved(works: Work[], sync: () => Promise<void>, options: Partial<ProtocolOptions> = DEFAULT_PROTOCOL, signal?: AbortSignal, now: Clock = () => performance.now()): Promise<Measurement[]> {
   const o = resolveProtocol(options);
   const loops = works.map(() => 1);
   for (let w = 0; w < works.length; w++) {
     for (let i = 0; i < o.warmup; i++) {
-      const t0 = performance.now();
+      const t0 = now();
       await works[w]!();
       await sync();
-      if (o.minSampleS) loops[w] = Math.max(1, Math.ceil((o.minSampleS * 1000) / Math.max(performance.now() - t0, 1e-3)));
+      if (o.minSampleS) loops[w] = Math.max(1, Math.ceil((o.minSampleS * 1000) / Math.max(now() - t0, 1e-3)));
     }
   }
   const samples: number[][] = works.map(() => []);
-  const start = performance.now();
+  const start = now();
   for (let i = 0; i < o.reps; i++) {
     for (let w = 0; w < works.length; w++) {
-      const t0 = performance.now();
+      const t0 = now();
       for (let j = 0; j < loops[w]!; j++) {
         await works[w]!();
         await sync();
       }
-      samples[w]!.push((performance.now() - t0) / 1000 / loops[w]!);
+      samples[w]!.push((now() - t0) / 1000 / loops[w]!);
     }
     if (signal?.aborted) break;
-    if (i + 1 >= o.minReps && (performance.now() - start) / 1000 > o.budgetS * works.length) break;
+    if (i + 1 >= o.minReps && (now() - start) / 1000 > o.budgetS * works.length) break;
   }
   return samples.map((s, w) => summarise(s, o.warmup, loops[w]!));
 }
@@ -151,9 +156,9 @@ export async function measure<K extends string>(fns: Record<K, Work>, options: M
   const names = Object.keys(fns) as K[];
   if (names.length === 0) throw new Error('measure: no workloads given');
   for (const n of names) if (typeof fns[n] !== 'function') throw new Error(`measure: workload '${n}' is not a function`);
-  const { sync, syncName, signal, ...rest } = options;
+  const { sync, syncName, signal, now, ...rest } = options;
   const o = resolveProtocol(rest);
-  const ms = await measureInterleaved(names.map((n) => fns[n]), sync ?? (() => engineSync()), o, signal);
+  const ms = await measureInterleaved(names.map((n) => fns[n]), sync ?? (() => engineSync()), o, signal, now);
   const results = Object.fromEntries(names.map((n, i) => [n, ms[i]!])) as Record<K, Measurement>;
   const syncText = syncName ?? (sync ? 'the caller\'s sync' : ENGINE_SYNC);
   return { results, protocol: { ...o, interleaved: names.length > 1, sync: syncText, description: describeProtocol(o, syncText, names.length > 1) } };

@@ -2,11 +2,12 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import * as wg from '../index.js';
 import { loadCheckpoint, saveCheckpoint, type StatefulModule } from '../nn/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
 import { initBoth, on, shutdown } from './helpers/backends.js';
+import { record } from './helpers/reliability.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -152,7 +153,9 @@ describe('safetensors layout', () => {
 
   it('refuses corrupt, truncated and inconsistent buffers with clear messages', () => {
     const ok = encodeSafetensors([['w', { shape: [4], data: Float32Array.from([1, 2, 3, 4]) }]]);
-    const bad = (bytes: Uint8Array, re: RegExp | string) => expect(() => decodeSafetensors(bytes, { name: 'f.st' })).toThrow(re);
+    let tried = 0;
+    const bad = (bytes: Uint8Array, re: RegExp | string) => (tried++, expect(() => decodeSafetensors(bytes, { name: 'f.st' })).toThrow(re));
+    onTestFinished(() => record('bad-input', 'malformed safetensors buffers (truncated, garbled JSON, bad dtypes, offsets, shapes, metadata, UTF-8)', { variants: tried }));
     bad(ok.subarray(0, 5), 'f.st: truncated: 5 bytes, too short for the 8-byte header length');
     const huge = ok.slice();
     new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
@@ -209,12 +212,14 @@ describe('loadCheckpoint refuses a mismatched or damaged file and leaves the mod
     bytes[30] = 0x00;
     const path = file('corrupt');
     writeFileSync(path, bytes);
+    record('fault', 'checkpoint file with a corrupted header byte', { expected: 'refused, naming the file; the model untouched' });
     await refused(path, new RegExp(`${path}: header is not valid JSON`));
   });
 
   it('truncated file', async () => {
     const bytes = readFileSync(good);
     const path = file('truncated');
+    record('fault', 'checkpoint file truncated (in the data, in the header, empty)', { expected: 'refused, naming the file; the model untouched' });
     writeFileSync(path, bytes.subarray(0, bytes.length - 17));
     await refused(path, /run past the end of the data .*: truncated file\?/);
     writeFileSync(path, bytes.subarray(0, 40));
@@ -280,6 +285,7 @@ describe('atomic save', () => {
     await saveCheckpoint(path, m, { epoch: '1' });
     const before = readFileSync(path);
     m.params.get('fc.weight')!.dispose();
+    record('fault', 'a checkpoint save failing while reading tensors', { expected: 'the previous checkpoint intact, no temp file' });
     await expect(saveCheckpoint(path, m, { epoch: '2' })).rejects.toThrow(/saveSafetensors .*best\.safetensors: cannot read tensor 'fc\.weight': .*used after dispose/);
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(dir)).toEqual(['best.safetensors']);
@@ -293,6 +299,7 @@ describe('atomic save', () => {
     const target = join(dir, 'ckpt.safetensors');
     mkdirSync(target);
     writeFileSync(join(target, 'keep'), 'x');
+    record('fault', 'a checkpoint save failing at the final rename', { expected: 'the temp file removed' });
     const t = on('cpu', () => wg.tensor([1, 2, 3]));
     await expect(saveSafetensors(target, { t })).rejects.toThrow();
     expect(readdirSync(dir)).toEqual(['ckpt.safetensors']);

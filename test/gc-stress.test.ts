@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import { expectClose, initBoth, on, shutdown } from './helpers/backends.js';
+import { record } from './helpers/reliability.js';
 
 beforeAll(initBoth);
 afterAll(shutdown);
@@ -25,6 +26,7 @@ it('survives forced GCs and CPU churn between dispatches, with correct results',
   const gc = (globalThis as { gc?: () => void }).gc;
   expect(gc, 'tests run with --expose-gc').toBeTypeOf('function');
   const gen = new wg.Generator(7);
+  record('fault', 'forced GCs and allocation-heavy CPU churn between dispatches, tensors left to the finalizer', { rounds: 25, expected: 'no crash or hang, results equal the CPU reference' });
   for (let round = 0; round < 25; round++) {
     const a = Float32Array.from({ length: 24 * 20 }, () => gen.normal());
     const b = Float32Array.from({ length: 20 * 12 }, () => gen.normal());

@@ -16,6 +16,13 @@ afterAll(shutdown);
 
 type B = 'cpu' | 'webgpu';
 
+/** A mask with both pruned (0) and kept (1) entries: loops over its zeros then check something. */
+function expectPartlyPruned(mask: ArrayLike<number>, what: string): void {
+  const zeros = Array.prototype.filter.call(mask, (v: number) => v === 0).length;
+  expect(zeros, `${what}: pruned entries`).toBeGreaterThan(0);
+  expect(zeros, `${what}: kept entries`).toBeLessThan(mask.length);
+}
+
 /** conv [4,1,3,3] → flatten 4·4·4 = 64 → fc [8,64] → relu → head [3,8]; input [N,1,6,6]. */
 function model(backend: B): Sequential {
   return on(backend, () => {
@@ -54,6 +61,7 @@ it('masked forward and backward on WebGPU match the CPU reference', async () => 
     });
     const grads = await Promise.all(['conv', 'fc'].map((n) => m.at(n).parameter('weight_orig')!.grad!.toArray()));
     const masks = await Promise.all(['conv', 'fc'].map((n) => getMask(m.at(n), 'weight')!.toArray()));
+    masks.forEach((mask, j) => expectPartlyPruned(mask, `${['conv', 'fc'][j]} weight mask on ${b}`));
     masks.forEach((mask, j) => mask.forEach((v, i) => v === 0 && expect(Math.abs(grads[j]![i]!)).toBe(0)));
     results[b] = { out: await out.toArray(), grads };
   }
@@ -77,6 +85,8 @@ describe('pruned weights stay exactly zero through optimizer steps', () => {
         await prune(m, { sparsity: 0.7, scope: 'global' });
         await prune(m, { sparsity: 0.5, granularity: 'filter', layers: ['fc'] });
         const masks = await Promise.all(['conv', 'fc', 'head'].map((n) => getMask(m.at(n), 'weight')!.toArray()));
+        // The checks below look only at masked entries: each mask must have some.
+        masks.forEach((mask, j) => expectPartlyPruned(mask, `${['conv', 'fc', 'head'][j]} weight mask`));
         const origBefore = await m.at('fc').parameter('weight_orig')!.toArray();
         for (let i = 0; i < 12; i++) {
           step(m, opt, backend);

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { Program } from '../kernels/program.js';
+import { record } from './helpers/reliability.js';
 
 afterAll(() => wg.shutdown());
 
@@ -14,6 +15,7 @@ const runtime = () => (wg.getBackend('webgpu') as WebGpuBackend).rt;
 
 describe('shutdown while reading', () => {
   it('settles a pending readback with DeviceShutdownError naming the tensor', async () => {
+    record('fault', 'shutdown() while a readback is pending', { expected: 'DeviceShutdownError naming the tensor' });
     await wg.init();
     const a = wg.randn([128, 128]);
     const pending = a.matmul(a).toArray();
@@ -24,6 +26,7 @@ describe('shutdown while reading', () => {
   });
 
   it('rejects a readback after shutdown, and init() brings a working device back', async () => {
+    record('fault', 'a readback after shutdown()', { expected: 'DeviceShutdownError; init() brings a working device back' });
     await wg.init();
     const t = wg.tensor([1, 2]);
     wg.shutdown();
@@ -36,6 +39,7 @@ describe('shutdown while reading', () => {
 
 describe('device loss', () => {
   it('names the loss at the next readback and op, and init() replaces the lost device', async () => {
+    record('fault', 'GPU device destroyed in the middle of a run', { expected: 'DeviceLostError at the next readback and op; init() replaces the device' });
     await wg.init();
     const x = wg.tensor([1, 2, 3]);
     expect([...(await x.add(1).toArray())]).toEqual([2, 3, 4]);
@@ -78,6 +82,7 @@ describe('WGSL compile errors', () => {
   };
 
   it('names the kernel and shows the WGSL line', async () => {
+    record('fault', 'a kernel whose WGSL does not compile', { expected: 'ShaderCompileError naming the kernel and the line; other kernels still run' });
     await wg.init();
     const rt = runtime();
     const out = rt.alloc(1);

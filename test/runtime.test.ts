@@ -4,6 +4,7 @@ import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { Program } from '../kernels/program.js';
 import { initBoth, on, shutdown } from './helpers/backends.js';
+import { record } from './helpers/reliability.js';
 
 let desc: wg.DeviceDescription;
 beforeAll(async () => {
@@ -44,6 +45,7 @@ describe('lazy submission and the buffer pool', () => {
     const rt = runtime();
     const budget = rt.dispatchBudget;
     rt.dispatchBudget = 3;
+    record('fault', 'dispatch budget forced down to 3: automatic submits in the middle of a graph', { expected: 'correct results' });
     try {
       const y = on('webgpu', () => {
         let t = wg.tensor([1, 2, 3]);
@@ -95,6 +97,7 @@ describe('error surfacing', () => {
     const rt = runtime();
     const out = rt.alloc(1);
     rt.run(broken, [], [out], [], 1);
+    record('fault', 'a kernel with invalid WGSL (silent in WebGPU)', { expected: 'an exception naming the kernel at the next readback; the device stays usable' });
     await expect(rt.read(out)).rejects.toThrow(/webgpu validation error: [\s\S]*test:broken[\s\S]*undefinedName/);
     rt.release(out);
     // The device stays usable afterwards.
