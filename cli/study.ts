@@ -5,7 +5,7 @@
  * (`results.json` is valid at every moment), a second Ctrl-C quits at once.
  */
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { init } from '../engine/index.js';
@@ -16,6 +16,7 @@ import { PRESETS } from '../study/presets.js';
 import { FORMATS } from '../study/results.js';
 import type { StudyResults } from '../study/results.js';
 import { StudyStopped } from '../study/method.js';
+import { dataMismatch, datasetOfShape, defaultData, inspectOnnxModel, isOnnxModel } from '../study/model-source.js';
 import { runStudy, type StudyProgress } from '../study/run.js';
 
 /** A shell-quoted command line, to record how the study was run. */
@@ -64,14 +65,18 @@ function defaultOut(model: string): string {
 function makeProgress(enabled: boolean): StudyProgress {
   if (!enabled || !process.stderr.isTTY) {
     let current = '';
+    let lastPhase = '';
     return {
       start: (n) => console.error(`study: ${n} run(s)`),
       run: (i, id) => {
         current = id;
         console.error(`[run ${i + 1}] ${id}`);
       },
-      phase: (text, fraction) => {
-        if (fraction === undefined || fraction === 0) console.error(`  ${current ? '' : 'set-up: '}${text}`);
+      // Each phase once, when it starts (a log, not a redraw).
+      phase: (text) => {
+        if (text === lastPhase) return;
+        lastPhase = text;
+        console.error(`  ${current ? '' : 'set-up: '}${text}`);
       },
       runDone: () => undefined,
       stop: () => undefined,
@@ -130,7 +135,23 @@ export async function studyCommand(opts: StudyCommandOptions, argv: readonly str
     if (options.data === undefined) config.data = dataset === 'cifar10' ? 'synthetic-cifar' : 'mnist';
     else if ((dataset === 'cifar10') !== (config.data === 'synthetic-cifar')) throw new StudyInputError('--data', `${config.model} does not take ${config.data} inputs`);
   }
-  const out = resolve(outArg ?? defaultOut(config.model));
+  // ONNX file: read and imported once on the CPU backend before any work, so a file that is not
+  // ONNX, or holds operators wgprune does not import, is refused up front; its input shape picks the data.
+  const onnx = isOnnxModel(config.model);
+  if (onnx) {
+    const { inputShape } = await inspectOnnxModel(config.model);
+    if (options.data === undefined) config.data = defaultData(datasetOfShape(inputShape));
+    else {
+      const why = dataMismatch(config.data, inputShape, basename(config.model));
+      if (why) throw new StudyInputError('--data', why);
+    }
+  }
+  if (config.runtimes?.includes('onnxruntime')) {
+    await import('onnxruntime-node').catch((e: Error) => {
+      throw new StudyInputError('--runtime', `ONNX Runtime (the onnxruntime-node package) cannot be loaded: ${e.message}`);
+    });
+  }
+  const out = resolve(outArg ?? defaultOut(onnx ? basename(config.model).replace(/\.onnx$/i, '') : config.model));
   await prepareOut(out, force ?? false);
 
   const controller = new AbortController();
@@ -171,9 +192,9 @@ export function registerStudy(program: Command): void {
   program
     .command('study')
     .description('take a model through pruning: prune → fine-tune → evaluate → convert/compact → check outputs → time every format against the dense model; writes results.json, report.md and report.html')
-    .option('-m, --model <name|file>', `${[...MODELS.keys()].join(' | ')}, or a .safetensors checkpoint (with --arch) (default: lenet5 from the trained checkpoint shipped with wgprune)`)
-    .option('--arch <name>', 'architecture of a checkpoint given to --model (default: read from the file)')
-    .option('--data <name>', 'mnist | synthetic-cifar (timing only) (default: what the model takes)')
+    .option('-m, --model <name|file>', `${[...MODELS.keys()].join(' | ')}, a .safetensors checkpoint (with --arch), or an .onnx model file (default: lenet5 from the trained checkpoint shipped with wgprune)`)
+    .option('--arch <name>', 'architecture of a .safetensors checkpoint given to --model (default: read from the file)')
+    .option('--data <name>', 'mnist | synthetic-cifar | synthetic (seeded random inputs); the last two are timing only (default: what the model\'s input shape takes)')
     .option('--preset <name>', `a study from the pruning notes: ${[...PRESETS.keys()].join(' | ')} (other flags override it)`)
     .option('--list-presets', 'describe the presets and exit')
     .option('--methods <list>', 'criterion:granularity list, e.g. random:weight,l1:weight,l2:filter,l1:4x4,l1:2:4 (criteria: random, l1, l2, linf, gradient, taylor, bn-scale) (default: random:weight,l1:weight,l1:filter)')
@@ -199,6 +220,7 @@ export function registerStudy(program: Command): void {
     .option('--min-sample <s>', 'each repetition repeats the forward until it lasts this many seconds (default 0.1)')
     .option('--no-layer-times', 'skip the per-layer times')
     .option('--backend <name>', 'webgpu | cpu (default webgpu)')
+    .option('--runtime <list>', 'wgprune | onnxruntime, or both: wgprune,onnxruntime; onnxruntime also exports each run\'s dense, masked and compacted models to ONNX and times them on ONNX Runtime (CPU) (default: wgprune)')
     .option('-o, --out <dir>', 'output folder (default: wgprune-study-<model>-<date>-<time>)')
     .option('--force', 'replace the results in an output folder that already has them')
     .option('--no-progress', 'plain log lines instead of progress bars')
