@@ -11,7 +11,7 @@ import { MODELS } from '../nn/index.js';
 import { isNM, parseGranularity, granularityName } from '../pruning/index.js';
 import { DEFAULT_STUDY_PROTOCOL, DEFAULT_TEST_LIMIT, DEFAULT_TRAIN_LIMIT, SHIPPED_CHECKPOINTS } from './defaults.js';
 import { PRESETS } from './presets.js';
-import { FORMATS, type Format, SCHEDULES, type StudyConfig, type StudyMethod, type StudySchedule } from './results.js';
+import { FORMATS, type Format, RUNTIMES, SCHEDULES, type StudyConfig, type StudyMethod, type StudyRuntime, type StudySchedule } from './results.js';
 
 /** Bad input: `option` names the flag (without dashes' meaning lost: '--sparsities'). */
 export class StudyInputError extends Error {
@@ -25,7 +25,7 @@ export class StudyInputError extends Error {
 /** What a user may set; strings are parsed as on the command line. */
 export interface StudyOptions {
   preset?: string;
-  /** A registered model name, or a .safetensors checkpoint (with `arch`). */
+  /** A registered model name, a .safetensors checkpoint (with `arch`), or an .onnx model file. */
   model?: string;
   arch?: string;
   data?: string;
@@ -52,6 +52,8 @@ export interface StudyOptions {
   minSample?: number | string;
   layerTimes?: boolean;
   backend?: string;
+  /** 'wgprune' (the default), or 'onnxruntime' / 'wgprune,onnxruntime' to time on ONNX Runtime too. */
+  runtime?: string | string[];
 }
 
 const CRITERIA = /^(random|l1|l2|linf|l\d+(\.\d+)?|gradient|taylor|bn-scale)$/;
@@ -60,6 +62,11 @@ const ALIASES: Record<string, string> = {
   'l1-unstructured': 'l1:weight', 'random-unstructured': 'random:weight', 'l1-structured': 'l1:filter',
   'l2-structured': 'l2:filter', 'random-structured': 'random:filter',
 };
+
+/** True when `--model` names an ONNX file rather than a registered architecture or a checkpoint. */
+export function isOnnxModel(model: string): boolean {
+  return /\.onnx$/i.test(model);
+}
 
 function list(v: string | readonly (string | number)[] | undefined): string[] | undefined {
   if (v === undefined) return undefined;
@@ -168,11 +175,15 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
   const o: StudyOptions = { ...base, ...explicit };
   const presetMethods = presetName !== undefined ? PRESETS.get(presetName)!.methods : undefined;
 
-  // The model: a registered name, or a checkpoint file naming (or named by --arch) one.
+  // The model: a registered name, a checkpoint file naming (or named by --arch) one, or an ONNX file.
   const modelArg = o.model ?? 'lenet5';
+  const onnx = isOnnxModel(modelArg);
   let arch: string;
   let checkpointPath: string | null = null;
-  if (/\.safetensors$/i.test(modelArg)) {
+  if (onnx) {
+    if (o.arch !== undefined) throw new StudyInputError('--arch', `an ONNX file holds its own architecture: --arch only applies to a .safetensors checkpoint (got --model ${modelArg})`);
+    arch = '';
+  } else if (/\.safetensors$/i.test(modelArg)) {
     checkpointPath = modelArg;
     if (o.arch !== undefined && !MODELS.has(o.arch)) throw new StudyInputError('--arch', `unknown architecture '${o.arch}' (known: ${[...MODELS.keys()].join(', ')})`);
     arch = o.arch ?? '';
@@ -182,10 +193,11 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
     arch = modelArg;
   }
   const trainEpochs = integer('--train-epochs', o.trainEpochs, 0);
+  if (onnx && trainEpochs) throw new StudyInputError('--train-epochs', 'an ONNX model is studied with the values in the file (train it before exporting it)');
   if (!checkpointPath && trainEpochs === undefined && SHIPPED_CHECKPOINTS.has(arch)) checkpointPath = SHIPPED_CHECKPOINTS.get(arch)!;
 
   const datasetOf = (a: string) => MODELS.get(a)?.dataset;
-  const data = o.data !== undefined ? oneOf('--data', o.data, ['mnist', 'synthetic-cifar'] as const) : null;
+  const data = o.data !== undefined ? oneOf('--data', o.data, ['mnist', 'synthetic-cifar', 'synthetic'] as const) : null;
 
   const scopes = (list(o.scope) ?? ['local']).map((s) => oneOf('--scope', s, ['local', 'global'] as const));
   const schedules = (list(o.schedule) ?? ['oneshot']).map((s) => oneOf('--schedule', s, SCHEDULES));
@@ -214,6 +226,9 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
       }
     }
   }
+  // An ONNX file holds trained values only: nothing to rewind to.
+  const lottery = onnx ? methods.find((m) => m.schedule === 'lottery' || m.schedule === 'lottery-reinit') : undefined;
+  if (lottery) throw new StudyInputError('--schedule', `${lottery.schedule} (method '${lottery.label}') rewinds to the model's initial values, which an ONNX file does not hold: use oneshot, iterative or agp`);
   const labels = new Set<string>();
   for (const m of methods) {
     if (labels.has(m.label)) throw new StudyInputError('--methods', `method '${m.label}' is listed twice`);
@@ -239,6 +254,12 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
 
   const optimizer = oneOf('--optimizer', o.optimizer ?? 'sgd', ['sgd', 'adam'] as const);
   const backend = oneOf('--backend', o.backend ?? 'webgpu', ['webgpu', 'cpu'] as const);
+  const runtimeList = list(o.runtime) ?? ['wgprune'];
+  if (runtimeList.length === 0) throw new StudyInputError('--runtime', `expected ${RUNTIMES.join(', ')} or both, got an empty list`);
+  const runtimeSet = new Set(runtimeList.map((r) => oneOf('--runtime', r, RUNTIMES)));
+  if (runtimeSet.size !== runtimeList.length) throw new StudyInputError('--runtime', 'a runtime is listed twice');
+  // wgprune always runs: ONNX Runtime times the same models as a second runtime.
+  const runtimes: StudyRuntime[] = runtimeSet.has('onnxruntime') ? ['wgprune', 'onnxruntime'] : ['wgprune'];
   const reps = integer('--reps', o.reps, 1);
   const warmup = integer('--warmup', o.warmup, 0);
   const minSampleS = nonNegative('--min-sample', o.minSample);
@@ -250,15 +271,16 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
   };
 
   const config: StudyConfig = {
-    model: arch,
+    model: onnx ? modelArg : arch,
     checkpoint: checkpointPath,
+    // An ONNX model's data follows its input shape, known once the file is read (see study/model-source.ts).
     data: data ?? (datasetOf(arch) === 'cifar10' ? 'synthetic-cifar' : 'mnist'),
     methods,
     sparsities,
     formats,
     batches,
     seeds,
-    trainEpochs: trainEpochs ?? (checkpointPath ? 0 : 1),
+    trainEpochs: trainEpochs ?? (checkpointPath || onnx ? 0 : 1),
     trainLimit: limit('--train-limit', o.trainLimit, DEFAULT_TRAIN_LIMIT),
     testLimit: limit('--test-limit', o.testLimit, DEFAULT_TEST_LIMIT),
     batchSize: integer('--batch-size', o.batchSize, 1) ?? 64,
@@ -271,6 +293,7 @@ export function resolveStudy(options: StudyOptions): ResolvedStudy {
     layerTimes: o.layerTimes ?? true,
     preset: presetName ?? null,
     backend,
+    runtimes,
   };
   if (arch && datasetOf(arch) === 'cifar10' && config.data === 'mnist') throw new StudyInputError('--data', `${arch} takes CIFAR-shaped inputs: use synthetic-cifar`);
   if (arch && datasetOf(arch) === 'mnist' && config.data === 'synthetic-cifar') throw new StudyInputError('--data', `${arch} takes MNIST-shaped inputs: use mnist`);

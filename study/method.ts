@@ -4,10 +4,11 @@
  * honoured between training steps.
  */
 import { Generator } from '../engine/index.js';
-import { Adam, createModel, evaluate, type ArrayDataset, type Module, SGD, trainEpoch } from '../nn/index.js';
+import { Adam, evaluate, type ArrayDataset, type Module, SGD, trainEpoch } from '../nn/index.js';
 import {
   applyMask, type Criterion, GradientAccumulator, GradualPruner, iterativeTargets, LotteryTicket, prune, type PruneOptions, type PruneResult,
 } from '../pruning/index.js';
+import type { ModelSource } from './model-source.js';
 import type { StudyConfig, StudyMethod } from './results.js';
 
 /** Thrown inside a run when the study is asked to stop (Ctrl-C). */
@@ -26,7 +27,8 @@ export interface StudyData {
 }
 
 export interface MethodContext {
-  arch: string;
+  /** Makes the per-run copy (and, for the lottery schedules, the freshly initialised model). */
+  source: Pick<ModelSource, 'name' | 'create' | 'seededInit'>;
   /** The trained dense model (not modified). */
   dense: Module;
   data: StudyData;
@@ -55,9 +57,14 @@ function checkStop(signal: AbortSignal): void {
   if (signal.aborted) throw new StudyStopped();
 }
 
-function copyModel(arch: string, src: Module, seed: number): Module {
-  const m = createModel(arch, { seed });
-  m.loadStateDict(src.stateDict());
+function copyModel(source: MethodContext['source'], src: Module, seed: number): Module {
+  const m = source.create(seed);
+  try {
+    m.loadStateDict(src.stateDict());
+  } catch (e) {
+    m.dispose();
+    throw e;
+  }
   return m;
 }
 
@@ -70,7 +77,9 @@ function ticketKey(c: MethodContext): string {
 export async function applyMethod(c: MethodContext): Promise<MethodOutcome> {
   const { method, config, data, signal } = c;
   const gen = new Generator(c.seed * 7919 + 17);
-  const model = method.schedule === 'lottery' || method.schedule === 'lottery-reinit' ? createModel(c.arch, { seed: c.seed }) : copyModel(c.arch, c.dense, c.seed);
+  const lottery = method.schedule === 'lottery' || method.schedule === 'lottery-reinit';
+  if (lottery && !c.source.seededInit) throw new Error(`the ${method.schedule} schedule rewinds to initial values, which ${c.source.name} does not have (an ONNX file holds trained values only)`);
+  const model = lottery ? c.source.create(c.seed) : copyModel(c.source, c.dense, c.seed);
   // Gradient criteria read the accumulator's sums when pruning: it lives until the next score or the end.
   let acc: GradientAccumulator | null = null;
   try {

@@ -9,13 +9,21 @@
  * FLOPs are per sample, one multiply-add = 2 FLOPs, Conv2d/Linear only.
  */
 import type { DeviceDescription } from '../engine/index.js';
-import type { Measurement, ModelProfile, Protocol, ProfileTotals, ProtocolOptions } from '../measure/index.js';
+import type { Measurement, ModelProfile, OrtRuntime, Protocol, ProfileTotals, ProtocolOptions } from '../measure/index.js';
 
 export const RESULTS_SCHEMA_ID = 'wgprune-study/1';
 
 /** How a model is executed. */
 export const FORMATS = ['dense', 'masked', 'csr', 'bsr', 'auto', 'compacted', 'compacted-fused'] as const;
 export type Format = (typeof FORMATS)[number];
+
+/** Where the models are timed: wgprune always; ONNX Runtime (CPU) on request, as a second runtime. */
+export const RUNTIMES = ['wgprune', 'onnxruntime'] as const;
+export type StudyRuntime = (typeof RUNTIMES)[number];
+
+/** The formats that are exported to ONNX and timed on ONNX Runtime when it is requested. */
+export const ORT_FORMATS = ['dense', 'masked', 'compacted'] as const;
+export type OrtFormat = (typeof ORT_FORMATS)[number];
 
 export const SCHEDULES = ['oneshot', 'iterative', 'agp', 'lottery', 'lottery-reinit'] as const;
 export type StudySchedule = (typeof SCHEDULES)[number];
@@ -49,11 +57,12 @@ export interface StudyMethod {
 }
 
 export interface StudyConfig {
-  /** Registered architecture name. */
+  /** Registered architecture name, or the path of an ONNX model file (ending in .onnx). */
   model: string;
   /** The checkpoint the dense model was loaded from; null when it was trained by the study. */
   checkpoint: string | null;
-  data: 'mnist' | 'synthetic-cifar';
+  /** 'synthetic': seeded random inputs of the model's shape (timing only). */
+  data: 'mnist' | 'synthetic-cifar' | 'synthetic';
   methods: StudyMethod[];
   sparsities: number[];
   formats: Format[];
@@ -78,6 +87,8 @@ export interface StudyConfig {
   /** The preset the configuration came from, if any. */
   preset: string | null;
   backend: 'webgpu' | 'cpu';
+  /** Runtimes that time the models (absent: wgprune only). */
+  runtimes?: StudyRuntime[];
 }
 
 /** One latency comparison: the format and its reference timed in the same interleaved rounds. */
@@ -126,6 +137,34 @@ export interface LayerTimeRow {
   ms: Partial<Record<Format | 'dense-fused', number>>;
 }
 
+/** One format exported to ONNX and timed on ONNX Runtime. */
+export interface OrtFormatResult {
+  format: OrtFormat;
+  /** 'failed': not exported, not loadable, or its outputs differ (then it is not timed). */
+  status: 'ok' | 'failed';
+  reason?: string;
+  /** The same FLOP speedup as the format's wgprune result. */
+  flopSpeedup: number;
+  /** Size of the exported ONNX file (0 when the export failed). */
+  onnxBytes: number;
+  /**
+   * max |y_ort − y| / max |y| on the probe batch, y from our own model: the dense model for
+   * dense, the masked model for masked and compacted (null when it could not run).
+   */
+  outputError: number | null;
+  /** Against ONNX Runtime's own dense model, timed in the same rounds. */
+  latency: LatencyRow[];
+}
+
+/** A run's models on ONNX Runtime (CPU): the second runtime. */
+export interface OrtRunResult {
+  /** The runtime as configured (null when ONNX Runtime could not be loaded). */
+  runtime: OrtRuntime | null;
+  formats: OrtFormatResult[];
+  /** Wall-clock seconds of the exports, checks and timing. */
+  seconds: number;
+}
+
 export interface StudyRun {
   /** `${method.label} @ ${sparsity} seed ${seed}`. */
   id: string;
@@ -145,6 +184,8 @@ export interface StudyRun {
   profile: { masked: ProfileTotals; compacted: ProfileTotals | null };
   formats: FormatResult[];
   layerTimes: { batch: number; layers: LayerTimeRow[] } | null;
+  /** The same models on ONNX Runtime, when the study asked for it (absent otherwise). */
+  onnxruntime?: OrtRunResult | null;
   /** Wall-clock seconds: pruning and fine-tuning, conversions and checks, timing. */
   seconds: { prune: number; convert: number; time: number };
 }
@@ -166,7 +207,8 @@ export interface StudyResults {
   model: {
     name: string;
     inputShape: number[];
-    dataset: 'mnist' | 'cifar10';
+    /** 'synthetic': an ONNX model whose input is neither MNIST- nor CIFAR-shaped. */
+    dataset: 'mnist' | 'cifar10' | 'synthetic';
     /** True when accuracy is meaningless (synthetic inputs). */
     timingOnly: boolean;
     source: string;

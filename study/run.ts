@@ -2,21 +2,26 @@
  * `runStudy`: the study's main loop. For each method × sparsity × seed: prune (with the method's
  * schedule and fine-tuning) → evaluate → build every execution format → check each against the
  * masked model → time every format and the dense model in interleaved rounds at each batch size
- * → per-layer times. `results.json` is rewritten (atomically) after every run, so a stop —
+ * → per-layer times → with ONNX Runtime requested, the dense, masked and compacted models
+ * exported to ONNX, checked and timed there too (study/ort.ts). The model comes from a
+ * ModelSource (study/model-source.ts): a registered architecture or an ONNX file.
+ * `results.json` is rewritten (atomically) after every run, so a stop —
  * Ctrl-C through `signal`, or a crash — leaves a valid file with every finished run.
  */
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy } from '../engine/index.js';
-import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type Module, SGD, syntheticCifar, trainEpoch } from '../nn/index.js';
+import { type DeviceDescription, init, noGrad, sync, tensor, tidy } from '../engine/index.js';
+import { evaluate, fuseForInference, loadMnist, type Module, syntheticCifar } from '../nn/index.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
 import { describeProtocol, layerTimes, type Measurement, measureInterleaved, type ModelProfile, type Protocol, profile } from '../measure/index.js';
-import { compact, loadModelCheckpoint, sparsityReport } from '../pruning/index.js';
+import { compact, sparsityReport } from '../pruning/index.js';
 import pkg from '../package.json' with { type: 'json' };
-import { fixedSparsity } from './config.js';
+import { fixedSparsity, StudyInputError } from './config.js';
 import { buildFormats, type BuiltFormat, probeInput } from './formats.js';
 import { applyMethod, type StudyData, StudyStopped } from './method.js';
+import { dataMismatch, type ModelSource, openModelSource, randomInputs } from './model-source.js';
+import { runOnOnnxRuntime } from './ort.js';
 import type { Format, FormatResult, LayerTimeRow, StudyConfig, StudyMethod, StudyResults, StudyRun } from './results.js';
 import { RESULTS_SCHEMA_ID } from './results.js';
 import { validateResults } from './validate.js';
@@ -72,47 +77,27 @@ export function planRuns(config: StudyConfig): Array<{ method: StudyMethod; spar
   return out;
 }
 
-async function loadData(config: StudyConfig, phase: StudyProgress['phase']): Promise<StudyData> {
+async function loadData(config: StudyConfig, source: ModelSource, phase: StudyProgress['phase']): Promise<StudyData> {
   const limit = (n: number | null) => (n === null ? undefined : n);
   if (config.data === 'mnist') {
     phase('load MNIST');
     const [train, test] = await Promise.all([loadMnist('train', { limit: limit(config.trainLimit) }), loadMnist('test', { limit: limit(config.testLimit) })]);
     return { train, test, timingOnly: false };
   }
+  if (config.data === 'synthetic') {
+    // Labels only matter to the gradient criteria's scores: one per output feature of a [features] output.
+    const classes = source.outputShape.length === 1 ? source.outputShape[0]! : 1;
+    return {
+      train: randomInputs(source.inputShape, config.trainLimit ?? 2048, 1, classes),
+      test: randomInputs(source.inputShape, config.testLimit ?? 512, 2, classes),
+      timingOnly: true,
+    };
+  }
   return {
     train: syntheticCifar({ n: config.trainLimit ?? 2048, seed: 1 }),
     test: syntheticCifar({ n: config.testLimit ?? 512, seed: 2 }),
     timingOnly: true,
   };
-}
-
-/** The dense model: the checkpoint, or trained here for config.trainEpochs (0: as initialised). */
-async function denseModel(config: StudyConfig, data: StudyData, progress: StudyProgress, warn: (s: string) => void, signal: AbortSignal): Promise<{ model: Module; source: string }> {
-  if (config.checkpoint) {
-    progress.phase('load the checkpoint');
-    const { model, masked } = await loadModelCheckpoint(config.checkpoint, { arch: config.model, onWarning: warn });
-    if (masked.length) warn(`${config.checkpoint} is already pruned (${masked.length} masked parameters); the study prunes further from it`);
-    return { model, source: config.checkpoint };
-  }
-  const model = createModel(config.model, { seed: 0 });
-  if (config.trainEpochs === 0 || data.timingOnly) return { model, source: `${config.model} as initialised (seed 0), not trained` };
-  const opt = config.optimizer === 'adam' ? new Adam(model.parameters(), { lr: config.lr }) : new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
-  const gen = new Generator(1);
-  try {
-    for (let e = 1; e <= config.trainEpochs; e++) {
-      if (signal.aborted) throw new StudyStopped();
-      await trainEpoch(model, data.train, opt, {
-        batchSize: config.batchSize, generator: gen, epoch: e,
-        onProgress: (p) => progress.phase(`train the dense model, epoch ${e}/${config.trainEpochs}`, p.batch / p.batches),
-        afterStep: () => {
-          if (signal.aborted) throw new StudyStopped();
-        },
-      });
-    }
-  } finally {
-    opt.dispose();
-  }
-  return { model, source: `${config.model} trained here: ${config.trainEpochs} epoch(s), ${config.optimizer}, ${data.train.n} samples, seed 0` };
 }
 
 /** Times every ok format and its reference at each batch, all in the same interleaved rounds per batch. */
@@ -171,26 +156,31 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
   const progress = o.progress ?? quietProgress;
   const signal = o.signal ?? new AbortController().signal;
   const started = new Date();
-  const spec = MODELS.get(config.model)!;
-  const inputShape = [...spec.inputShape];
 
   progress.phase('start the device');
   const device: DeviceDescription = await init({ backend: config.backend });
+  const source = await openModelSource(config);
+  const inputShape = [...source.inputShape];
+  const mismatch = dataMismatch(config.data, inputShape, source.name);
+  if (mismatch) throw new StudyInputError('--data', mismatch);
+  const ort = (config.runtimes ?? []).includes('onnxruntime');
   const protocol: Protocol = {
     warmup: config.protocol.warmup, reps: config.protocol.reps, minReps: config.protocol.minReps, budgetS: config.protocol.budgetS,
     minSampleS: config.protocol.minSampleS ?? 0, interleaved: true, sync: 'the engine\'s sync() (WebGPU: queue.onSubmittedWorkDone())',
     description: `${describeProtocol(config.protocol)}; at each batch size the dense model and every format of a run are timed in the same rounds; speedup = dense median / format median`,
   };
   const notes: string[] = [];
-  const data = await loadData(config, progress.phase);
-  if (data.timingOnly) notes.push('Synthetic CIFAR-shaped inputs (class template + noise): timing only. No accuracy is measured and nothing is fine-tuned.');
+  const data = await loadData(config, source, progress.phase);
+  if (config.data === 'synthetic') notes.push(`Seeded random inputs of the model's shape [${inputShape.join(', ')}] (neither MNIST- nor CIFAR-shaped): timing only. No accuracy is measured and nothing is fine-tuned.`);
+  else if (data.timingOnly) notes.push('Synthetic CIFAR-shaped inputs (class template + noise): timing only. No accuracy is measured and nothing is fine-tuned.');
   else notes.push(`MNIST: fine-tuning and gradient scores on ${config.trainLimit === null ? 'all 60,000' : `the first ${config.trainLimit.toLocaleString('en-US')}`} training samples; accuracy on ${config.testLimit === null ? 'all 10,000' : `the first ${config.testLimit.toLocaleString('en-US')}`} test samples.`);
   // Warnings (a checkpoint with non-finite values, a conversion that changed nothing) go to the log and the results' notes.
   const warn = (message: string) => {
     log(`warning: ${message}`);
     if (!notes.includes(message)) notes.push(message);
   };
-  const { model: dense, source } = await denseModel(config, data, progress, warn, signal);
+  if (ort) notes.push('Second runtime: every run\'s dense, masked (pruning made permanent) and compacted models are exported to ONNX, checked on ONNX Runtime (CPU) against our own outputs on the probe batch, and timed there with the same protocol, each against ONNX Runtime\'s dense model in the same rounds (no sync needed: its run() resolves when the outputs are ready).');
+  const { model: dense, source: denseSource } = await source.load({ config, data, phase: progress.phase, warn, signal });
   const tickets = new Map<string, Map<string, Float32Array>>();
   let denseFused: Module | null = null;
   try {
@@ -201,14 +191,14 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
       progress.phase('evaluate the dense model');
       baselineAccuracy = (await evaluate(dense, data.test)).accuracy;
     }
-    if (baselineAccuracy !== null) log(`dense ${config.model}: test accuracy ${(100 * baselineAccuracy).toFixed(2)} % on ${data.test.n} samples; ${denseProfile.totals.params.toLocaleString('en-US')} parameters, ${(denseProfile.totals.flops / 1e6).toFixed(2)} MFLOPs per sample`);
+    if (baselineAccuracy !== null) log(`dense ${source.name}: test accuracy ${(100 * baselineAccuracy).toFixed(2)} % on ${data.test.n} samples; ${denseProfile.totals.params.toLocaleString('en-US')} parameters, ${(denseProfile.totals.flops / 1e6).toFixed(2)} MFLOPs per sample`);
     if (config.formats.includes('compacted-fused')) denseFused = fuseForInference(dense.eval());
 
     const results: StudyResults = {
       schema: RESULTS_SCHEMA_ID, complete: false, stopReason: RUNNING, command: o.command,
       startedAt: started.toISOString(), finishedAt: started.toISOString(), durationS: 0,
       versions: versions(), device, protocol, config,
-      model: { name: config.model, inputShape, dataset: spec.dataset, timingOnly: data.timingOnly, source },
+      model: { name: source.name, inputShape, dataset: source.dataset, timingOnly: data.timingOnly, source: denseSource },
       baseline: { accuracy: baselineAccuracy, profile: denseProfile },
       runs: [], notes,
     };
@@ -230,7 +220,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
         // Per-layer times for one run per method: the first seed at its highest sparsity.
         const top = Math.max(...plan.filter((p) => p.method === r.method).map((p) => (Number.isNaN(p.sparsity) ? -1 : p.sparsity)));
         const layerTimed = r.seed === config.seeds[0] && (Number.isNaN(r.sparsity) ? top === -1 : r.sparsity === top);
-        const run = await oneRun({ config, dense, denseFused, denseProfile, data, inputShape, method: r.method, sparsity: r.sparsity, seed: r.seed, id, signal, tickets, phase: progress.phase, layerTimed, warn });
+        const run = await oneRun({ config, source, ort, dense, denseFused, denseProfile, data, inputShape, method: r.method, sparsity: r.sparsity, seed: r.seed, id, signal, tickets, phase: progress.phase, layerTimed, warn });
         results.runs.push(run);
         log(summaryLine(run));
       } catch (e) {
@@ -269,6 +259,9 @@ function summaryLine(run: StudyRun): string {
 
 interface RunContext {
   config: StudyConfig;
+  source: ModelSource;
+  /** Export to ONNX and time on ONNX Runtime too. */
+  ort: boolean;
   dense: Module;
   denseFused: Module | null;
   denseProfile: ModelProfile;
@@ -290,7 +283,7 @@ async function oneRun(c: RunContext): Promise<StudyRun> {
   const { config } = c;
   const t0 = performance.now();
   const outcome = await applyMethod({
-    arch: config.model, dense: c.dense, data: c.data, config, method: c.method, sparsity: Number.isNaN(c.sparsity) ? 0 : c.sparsity,
+    source: c.source, dense: c.dense, data: c.data, config, method: c.method, sparsity: Number.isNaN(c.sparsity) ? 0 : c.sparsity,
     seed: c.seed, signal: c.signal, phase: c.phase, tickets: c.tickets,
   });
   const masked = outcome.model;
@@ -341,6 +334,7 @@ async function oneRun(c: RunContext): Promise<StudyRun> {
       };
     });
     const layerTimesResult = config.layerTimes && c.layerTimed ? await runLayerTimes(built, config, c.inputShape, c.phase) : null;
+    const onnxruntime = c.ort ? await runOnOnnxRuntime({ config, built, formats, dense: c.dense, masked, inputShape: c.inputShape, signal: c.signal, phase: c.phase }) : undefined;
     const units = outcome.result.layers.reduce((a, l) => ({ pruned: a.pruned + l.pruned, total: a.total + l.units }), { pruned: 0, total: 0 });
     const sparsity = Number.isNaN(c.sparsity) ? (units.total ? units.pruned / units.total : 0) : c.sparsity;
     return {
@@ -350,6 +344,7 @@ async function oneRun(c: RunContext): Promise<StudyRun> {
       steps: outcome.steps,
       profile: { masked: maskedProfile.totals, compacted: compactedProfile?.totals ?? null },
       formats, layerTimes: layerTimesResult,
+      ...(onnxruntime ? { onnxruntime } : {}),
       seconds: { prune: (t1 - t0) / 1000, convert: (t2 - t1) / 1000, time: (performance.now() - t2) / 1000 },
     };
   } finally {

@@ -79,6 +79,38 @@ describe('resolveStudy', () => {
     expect(planRuns(cnn2).filter((r) => r.method.perLayer)).toHaveLength(2);
   });
 
+  it('an ONNX file: the path is the model, nothing trained; --runtime adds ONNX Runtime next to wgprune', () => {
+    const { config, checkpointPath } = resolveStudy({ model: 'models/my-net.onnx', methods: 'l1:filter', schedule: 'oneshot,iterative,agp' });
+    expect(config).toMatchObject({ model: 'models/my-net.onnx', checkpoint: null, trainEpochs: 0, runtimes: ['wgprune'] });
+    expect(checkpointPath).toBeNull();
+    expect(resolveStudy({}).config.runtimes).toEqual(['wgprune']);
+    for (const runtime of ['onnxruntime', 'wgprune,onnxruntime', 'onnxruntime,wgprune', ['wgprune', 'onnxruntime']]) {
+      expect(resolveStudy({ runtime }).config.runtimes).toEqual(['wgprune', 'onnxruntime']);
+    }
+    expect(resolveStudy({ model: 'x.onnx', data: 'synthetic' }).config.data).toBe('synthetic');
+  });
+
+  it('refuses what an ONNX model cannot do, and a bad --runtime, naming the flag', () => {
+    // The lottery schedules rewind to initial values: an ONNX file only holds trained ones.
+    for (const schedule of ['lottery', 'lottery-reinit', 'oneshot,lottery']) {
+      const e = refused({ model: 'net.onnx', schedule });
+      expect(e.option).toBe('--schedule');
+      expect(e.message).toMatch(/initial values.*ONNX/);
+      expect(e.exitCode).toBe(2);
+    }
+    expect(refused({ model: 'net.onnx', preset: 'lottery' }).option).toBe('--schedule');
+    expect(resolveStudy({ model: 'lenet300', schedule: 'lottery' }).config.methods[0]!.schedule).toBe('lottery');
+    const arch = refused({ model: 'net.ONNX', arch: 'lenet5' });
+    expect(arch.option).toBe('--arch');
+    expect(arch.message).toMatch(/ONNX file holds its own architecture/);
+    expect(refused({ model: 'net.onnx', trainEpochs: 2 }).option).toBe('--train-epochs');
+    expect(refused({ runtime: 'tensorrt' }).message).toMatch(/--runtime: unknown value 'tensorrt' \(expected wgprune, onnxruntime\)/);
+    expect(refused({ runtime: '' }).option).toBe('--runtime');
+    expect(refused({ runtime: ',' }).option).toBe('--runtime');
+    expect(refused({ runtime: 'onnxruntime,onnxruntime' }).message).toMatch(/listed twice/);
+    expect(refused({ data: 'imagenet' }).option).toBe('--data');
+  });
+
   it('refuses bad input naming the flag', () => {
     expect(refused({ model: 'resnet50' }).option).toBe('--model');
     expect(refused({ model: 'x.safetensors', arch: 'vgg' }).option).toBe('--arch');

@@ -10,6 +10,7 @@ import { createModel, loadMnist, type Module } from '../nn/index.js';
 import { isPruned, sparsityReport } from '../pruning/index.js';
 import { resolveStudy } from '../study/config.js';
 import { applyMethod, type StudyData, StudyStopped } from '../study/method.js';
+import { registeredSource } from '../study/model-source.js';
 import type { StudyMethod } from '../study/results.js';
 
 let data: StudyData;
@@ -34,7 +35,7 @@ function method(m: Partial<StudyMethod>): StudyMethod {
 
 async function run(m: StudyMethod, sparsity: number, tickets = new Map<string, Map<string, Float32Array>>(), signal = new AbortController().signal) {
   const phases: string[] = [];
-  const out = await applyMethod({ arch: 'lenet300', dense, data, config, method: m, sparsity, seed: 0, signal, phase: (t) => phases.push(t), tickets });
+  const out = await applyMethod({ source: registeredSource('lenet300'), dense, data, config, method: m, sparsity, seed: 0, signal, phase: (t) => phases.push(t), tickets });
   return { ...out, phases };
 }
 
