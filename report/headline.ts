@@ -6,6 +6,7 @@
 import type { StudyResults } from '../study/results.js';
 import { escapeMarkdown } from './escape.js';
 import { DASH, ms, percent, ratio, sparsityLabel, times } from './numbers.js';
+import { secondRuntime, type SecondRuntime } from './second-runtime.js';
 import { batchOrder, summarizeSettings, type SettingSummary } from './summary.js';
 import { type Column, type Row, type Table, tableMarkdown, tableText } from './table.js';
 
@@ -17,6 +18,8 @@ export interface Headline {
   problems: string[];
   /** What the columns mean. */
   legend: string;
+  /** wgprune's speedups next to ONNX Runtime's, when the study timed its models there too. */
+  secondRuntime: SecondRuntime | null;
 }
 
 function accuracyCell(s: SettingSummary): string {
@@ -112,6 +115,7 @@ export function headline(results: StudyResults): Headline {
     table: { columns, rows },
     problems,
     legend,
+    secondRuntime: secondRuntime(results),
   };
 }
 
@@ -123,6 +127,7 @@ export function headlineTable(results: StudyResults): string {
     '',
     tableText(h.table),
     ...(h.problems.length ? ['', ...h.problems.map((p) => `* ${p}`)] : []),
+    ...(h.secondRuntime ? ['', h.secondRuntime.caption, '', tableText(h.secondRuntime.table)] : []),
   ].join('\n');
 }
 
@@ -137,5 +142,6 @@ export function headlineMarkdown(results: StudyResults): string {
     ...(h.problems.length ? ['', ...h.problems.map((p) => `- ${esc(p)}`)] : []),
     '',
     `_${esc(h.legend)}_`,
+    ...(h.secondRuntime ? ['', `_${esc(h.secondRuntime.caption)}_`, '', tableMarkdown(h.secondRuntime.table)] : []),
   ].join('\n');
 }

@@ -3,9 +3,10 @@
  * (right after pruning → final), then per format the bytes it stores, its output error against
  * the masked model and, per batch size, its median latency (min–max), the reference's median,
  * the speedup and the realization. Skipped and failed formats show their reason, failed runs
- * their error.
+ * their error. Where the study also used ONNX Runtime, a run's models there follow as
+ * '<format> on ORT' rows (timed against ONNX Runtime's dense model).
  */
-import type { FormatResult, StudyResults, StudyRun } from '../study/results.js';
+import type { FormatResult, LatencyRow, StudyResults, StudyRun } from '../study/results.js';
 import { bytes, DASH, ms, percent, ratio, relError, sparsityLabel, times } from './numbers.js';
 import { batchOrder, formatOrder } from './summary.js';
 import type { Column, Row, Table } from './table.js';
@@ -22,6 +23,16 @@ function statusCell(f: FormatResult): string {
   if (f.reference === 'dense-fused') notes.push('vs fused dense');
   if (f.choices?.length) notes.push(`per layer: ${f.choices.map((c) => `${c.name} ${c.choice}`).join(', ')}`);
   return notes.length ? `ok (${notes.join('; ')})` : 'ok';
+}
+
+/** Per batch: median (min–max), the reference's median, speedup, realization. */
+function latencyCells(latency: LatencyRow[], batches: number[]): string[] {
+  return batches.flatMap((b) => {
+    const l = latency.find((x) => x.batch === b);
+    return l
+      ? [`${ms(l.format.median)} (${ms(l.format.min)}–${ms(l.format.max)})`, ms(l.reference.median), times(l.speedup), ratio(l.realization)]
+      : [DASH, DASH, DASH, DASH];
+  });
 }
 
 export function runDetailsTable(results: StudyResults): Table {
@@ -59,20 +70,15 @@ export function runDetailsTable(results: StudyResults): Table {
     const formats = [...run.formats].sort((a, b) => order.indexOf(a.format) - order.indexOf(b.format));
     formats.forEach((f, i) => {
       const cells = [...(i === 0 ? lead : lead.map(() => '')), f.format, statusCell(f)];
-      if (f.status === 'ok') {
-        cells.push(times(f.flopSpeedup), bytes(f.bytes), relError(f.outputError));
-        for (const b of batches) {
-          const l = f.latency.find((x) => x.batch === b);
-          cells.push(
-            l ? `${ms(l.format.median)} (${ms(l.format.min)}–${ms(l.format.max)})` : DASH,
-            l ? ms(l.reference.median) : DASH,
-            l ? times(l.speedup) : DASH,
-            l ? ratio(l.realization) : DASH,
-          );
-        }
-      }
+      if (f.status === 'ok') cells.push(times(f.flopSpeedup), bytes(f.bytes), relError(f.outputError), ...latencyCells(f.latency, batches));
       rows.push({ cells, startsBlock: i === 0 });
     });
+    // The same models on ONNX Runtime (the second runtime), against its own dense model.
+    for (const f of run.onnxruntime?.formats ?? []) {
+      const cells = [...lead.map(() => ''), `${f.format} on ORT`, f.status === 'ok' ? 'ok (ONNX Runtime, vs its dense)' : `failed: ${f.reason ?? '(no reason given)'}`];
+      if (f.status === 'ok') cells.push(times(f.flopSpeedup), bytes(f.onnxBytes), relError(f.outputError), ...latencyCells(f.latency, batches));
+      rows.push({ cells });
+    }
     if (!formats.length) rows.push({ cells: [...lead, DASH, 'no format results'], startsBlock: true });
   }
   return { columns, rows };

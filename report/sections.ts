@@ -17,6 +17,7 @@ function headlineBlocks(results: StudyResults): Block[] {
     { kind: 'paragraph', text: h.baseline },
     { kind: 'table', table: h.table },
     ...(h.problems.length ? [{ kind: 'list', items: h.problems } as Block] : []),
+    ...(h.secondRuntime ? [{ kind: 'table', table: h.secondRuntime.table, caption: h.secondRuntime.caption } as Block] : []),
   ];
 }
 
@@ -85,7 +86,7 @@ export function reportDocument({ results: r, plots, compare, comparePlots }: Sec
     { kind: 'heading', level: 2, text: 'Runs', id: 'runs' },
     {
       kind: 'paragraph',
-      text: 'Per run (method @ target sparsity, seed) and format: bytes of the parameters as the format stores them; output error = max |y − y_masked| / max |y_masked| on a probe batch; latency per forward pass, median over the protocol\'s repetitions with min–max; ref. = the reference (dense) model timed in the same rounds; speedup = ref. / format median; realiz. = speedup / FLOP×.',
+      text: `Per run (method @ target sparsity, seed) and format: bytes of the parameters as the format stores them; output error = max |y − y_masked| / max |y_masked| on a probe batch; latency per forward pass, median over the protocol's repetitions with min–max; ref. = the reference (dense) model timed in the same rounds; speedup = ref. / format median; realiz. = speedup / FLOP×.${r.runs.some((x) => x.onnxruntime) ? ' Rows marked "on ORT" are the same models exported to ONNX and run on ONNX Runtime: bytes = the .onnx file; output error against our dense model (dense) or masked model (masked, compacted); ref. = ONNX Runtime\'s dense model in the same rounds.' : ''}`,
       note: true,
     },
     { kind: 'table', table: runDetailsTable(r) },

@@ -16,7 +16,7 @@ import { headlineTable, loadResults, paretoFront, renderReport, ResultsFileError
 import { accuracyPlot, layerTimesPlot, paretoPlot, renderSvg, speedupPlot } from '../report/plots/index.js';
 import { labelSources } from '../report/source.js';
 import { validateResults } from '../study/validate.js';
-import { FIXTURE_SEEDS, fixtureAccuracy, makeStudyResults, SKIPPED_BSR_REASON } from './helpers/study-results.js';
+import { FIXTURE_SEEDS, fixtureAccuracy, makeStudyResults, ortSpeedup, SKIPPED_BSR_REASON } from './helpers/study-results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-report-'));
@@ -153,6 +153,26 @@ describe('report of one study', () => {
     expect(r.markdown).toContain('Timing only');
     expect(r.markdown).toContain('accuracy not measured');
     expect(r.html).toContain('No accuracy plot: timing-only');
+  });
+
+  it('a second runtime (ONNX Runtime): its speedups next to ours in the headline, its rows in the run details; absent without it', async () => {
+    const withOrt = makeStudyResults({ onnxruntime: true });
+    expect(() => validateResults(withOrt, 'fixture')).not.toThrow();
+    expect(report.markdown).not.toContain('Second runtime');
+    expect(report.markdown).not.toContain('on ORT');
+    const r = await renderReport(withOrt);
+    // l1 filter at 75%: compacted FLOP× 16; ours 12× (0.75), ORT 0.9 of 16 = 14.4× (0.90), at both batches.
+    const ort = ortSpeedup('compacted', 0.75);
+    expect(ort).toBeCloseTo(14.4, 9);
+    expect(r.markdown).toContain('| batch 1 wgprune × | batch 1 ORT × | batch 1 wgprune realiz. | batch 1 ORT realiz. |');
+    expect(r.markdown).toContain('|  |  | compacted | 16.00× | 12.00× | 14.40× | 0.75 | 0.90 | 12.00× | 14.40× | 0.75 | 0.90 |');
+    expect(r.markdown).toMatch(/Second runtime: ONNX Runtime 1\.30\.0 \(onnxruntime-node, CPU, 2 intra-op threads, graph optimisation all\)/);
+    expect(r.text).toContain('Second runtime: ONNX Runtime 1.30.0');
+    expect(r.text).toMatch(/compacted +16\.00× +12\.00× +14\.40× +0\.75 +0\.90/);
+    // Run details: one row per ORT format with the .onnx file's size, its output error and latencies.
+    expect(r.markdown).toMatch(/\| compacted on ORT \| ok \(ONNX Runtime, vs its dense\) \| 16\.00× \| 58\.6 KiB \| 2\.0e-7 \| [^|]+ \| [^|]+ \| 14\.40× \| 0\.90 \|/);
+    expect(r.html).toContain('masked on ORT');
+    expect(r.html).toContain('Second runtime: ONNX Runtime 1.30.0');
   });
 });
 

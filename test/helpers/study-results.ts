@@ -5,7 +5,7 @@
  * times on the first seed of each method × sparsity. Every figure is derived from the
  * inputs by simple formulas so tests can recompute what the report should show.
  */
-import type { FormatResult, LayerTimeRow, StudyMethod, StudyResults, StudyRun } from '../../study/results.js';
+import type { FormatResult, LayerTimeRow, OrtRunResult, StudyMethod, StudyResults, StudyRun } from '../../study/results.js';
 import type { Measurement, ModelProfile, ProfileTotals } from '../../measure/index.js';
 
 export interface FixtureOptions {
@@ -19,6 +19,8 @@ export interface FixtureOptions {
   failedRun?: boolean;
   /** Multiplies every latency (a slower or faster device). */
   latencyScale?: number;
+  /** Also timed on ONNX Runtime: every ok run gets dense / masked / compacted ORT results (see ortSpeedup). */
+  onnxruntime?: boolean;
 }
 
 export const FIXTURE_SPARSITIES = [0.5, 0.75];
@@ -105,6 +107,30 @@ function formatResult(format: FormatResult['format'], sparsity: number, random: 
   };
 }
 
+/** ONNX Runtime's speedup of a format: masked runs dense kernels (no gain), compacted realizes 0.9 of its FLOP speedup. */
+export function ortSpeedup(format: 'dense' | 'masked' | 'compacted', sparsity: number): number {
+  const density = 1 - sparsity;
+  return format === 'dense' ? 1 : format === 'masked' ? 0.98 : 0.9 / (density * density);
+}
+
+function ortResult(sparsity: number, scale: number, formats: FormatResult[]): OrtRunResult {
+  return {
+    runtime: { name: 'onnxruntime-node', version: '1.30.0', executionProvider: 'cpu', executionMode: 'sequential', intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' },
+    formats: (['dense', 'masked', 'compacted'] as const).map((format) => {
+      const flopSpeedup = formats.find((f) => f.format === format)!.flopSpeedup;
+      const speedup = ortSpeedup(format, sparsity);
+      return {
+        format, status: 'ok' as const, flopSpeedup, onnxBytes: format === 'compacted' ? 60_000 : 250_000, outputError: format === 'dense' ? 1e-7 : 2e-7,
+        latency: FIXTURE_BATCHES.map((batch) => {
+          const ref = 0.5 * denseSeconds(batch, scale);
+          return { batch, reference: measurement(ref), format: measurement(ref / speedup), speedup, realization: speedup / flopSpeedup };
+        }),
+      };
+    }),
+    seconds: 3.5,
+  };
+}
+
 function layerTimes(sparsity: number, scale: number): { batch: number; layers: LayerTimeRow[] } {
   const density = 1 - sparsity;
   const weighted = LAYERS.filter((l) => l.weights > 0);
@@ -157,6 +183,7 @@ export function makeStudyResults(o: FixtureOptions = {}): StudyResults {
       seconds: { prune: 1, convert: 0, time: 0 },
     });
   }
+  if (o.onnxruntime) for (const r of runs) if (r.status === 'ok') r.onnxruntime = ortResult(r.sparsity, scale, r.formats);
   const startedAt = o.startedAt ?? '2026-12-04T10:00:00.000Z';
   return {
     schema: 'wgprune-study/1',
@@ -177,6 +204,7 @@ export function makeStudyResults(o: FixtureOptions = {}): StudyResults {
       sparsities: FIXTURE_SPARSITIES, formats, batches: FIXTURE_BATCHES, seeds: FIXTURE_SEEDS, trainEpochs: 0,
       trainLimit: 4096, testLimit: null, batchSize: 128, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 0,
       bsrBlock: [4, 4], protocol: { warmup: 2, reps: 7, minReps: 3, budgetS: 6, minSampleS: 0.5 }, layerTimes: true, preset: null, backend: 'webgpu',
+      ...(o.onnxruntime ? { runtimes: ['wgprune' as const, 'onnxruntime' as const] } : {}),
     },
     model: { name: 'lenet5', inputShape: [1, 28, 28], dataset: 'mnist', timingOnly: o.timingOnly ?? false, source: 'checkpoint lenet5.safetensors' },
     baseline: { accuracy: o.timingOnly ? null : DENSE_ACCURACY, profile },
