@@ -24,7 +24,7 @@ it('a short soak: in-use device bytes flat at every boundary, RSS bounded, loss 
   const figures = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown> & { boundaries: Array<Record<string, number>> };
   record('soak', `npm run soak -- ${args.slice(0, -2).join(' ')} (CI version)`, {
     adapter: figures.adapter, steps: figures.steps, batch: figures.batch, 'in-use bytes': figures.inUseBytes, 'in-use flat': figures.inUseFlat,
-    'RSS after warm-up (MB)': figures.rssBaselineMB, 'RSS max (MB)': figures.rssMaxMB, 'RSS growth': `${(100 * (figures.rssGrowth as number)).toFixed(1)} %`,
+    'RSS after warm-up, first third (MB)': figures.rssEarlyMB, 'last third (MB)': figures.rssLateMB, 'RSS growth': `${(100 * (figures.rssGrowth as number)).toFixed(1)} %`, 'RSS max (MB)': figures.rssMaxMB,
     'final test accuracy': figures.finalAccuracy, outcome: figures.passed ? 'passed' : 'failed',
     segments: figures.boundaries.map((b) => ({
       segment: b.segment, step: b.step, loss: Math.round(b.loss! * 1000) / 1000, 'in use after train (B)': b.inUseAfterTrain, 'in use at boundary (B)': b.inUseAfterPrune,
