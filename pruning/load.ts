@@ -36,11 +36,6 @@ export interface LoadModelOptions {
   onWarning?: (message: string) => void;
 }
 
-/** Checks `path` against the architecture without building anything on a device; returns the architecture's name. */
-export async function checkModelCheckpoint(path: string, arch?: string): Promise<string> {
-  return (await inspect(path, arch)).name;
-}
-
 async function inspect(path: string, arch?: string) {
   const file = await loadSafetensors(path);
   const fromFile = file.metadata.model;
