@@ -1,5 +1,5 @@
 /**
- * `npm run bench:prune`: the pruning-toolkit targets of issue 5 on MNIST.
+ * `npm run bench:prune`: the pruning toolkit's targets on MNIST.
  *
  *   lenet300-imp  LeNet-300-100, iterative magnitude pruning (K rounds of prune →
  *                 fine-tune) to 8% of the weights remaining; target: test accuracy
