@@ -29,7 +29,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
-import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/index.js';
+import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/internal.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { layerTimes, type LayerTimes } from './layer-times.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measureInterleaved, type Measurement, type ModelProfile, profile, type ProtocolOptions } from '../measure/index.js';

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Conv2dGeometry, MatmulGeometry, Storage } from '../engine/backend.js';
-import { getBackend, init, type DeviceDescription } from '../engine/index.js';
+import { getBackend, init, type DeviceDescription } from '../engine/internal.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from '../measure/index.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';

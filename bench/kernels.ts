@@ -21,7 +21,7 @@ import { add, complete, configure, cycle, save, suite } from 'benny';
 import {
   BsrMatrix, conv2d, CsrMatrix, init, linear, matmul, noGrad, type SparseMatrix, sparseConv2d, sparseLinear, type SparseTensor,
   sparseTensor, sync, tensor, tidy, type Tensor,
-} from '../engine/index.js';
+} from '../engine/internal.js';
 import { benchWeights, blockMask, randomMask } from './sparse-masks.js';
 
 /** benny's summary of a suite: per case ops/s, margin of error, samples. */

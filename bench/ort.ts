@@ -12,7 +12,7 @@
  * Every exported file is checked on ONNX Runtime against the model first (1e-4 relative).
  */
 import { writeFileSync } from 'node:fs';
-import { Generator, init, noGrad, sync, tensor, tidy } from '../engine/index.js';
+import { Generator, init, noGrad, sync, tensor, tidy } from '../engine/internal.js';
 import { createModel, type Module, toOnnx } from '../nn/index.js';
 import { compact, prune } from '../pruning/index.js';
 import { describeProtocol, measure, type Measurement, profile, type ProtocolOptions, runOnOrt, timeOnOrt } from '../measure/index.js';

@@ -25,7 +25,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BackendName, Generator, init, shutdown } from '../engine/index.js';
+import { type BackendName, Generator, init, shutdown } from '../engine/internal.js';
 import {
   Adam, CosineAnnealingLR, createModel, evaluate, loadCheckpoint, loadMnist, type MnistDataset, type Module, saveCheckpoint, SGD, trainEpoch,
 } from '../nn/index.js';

@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as wg from '../engine/index.js';
+import * as wg from '../engine/internal.js';
 import { batches, createModel, CosineAnnealingLR, loadMnist, SGD } from '../nn/index.js';
 import { fit } from '../nn/fit.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';

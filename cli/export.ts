@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Generator, init, noGrad, tensor } from '../engine/index.js';
+import { Generator, init, noGrad, tensor } from '../engine/internal.js';
 import { countParameters, MODELS, type Module, toOnnx } from '../nn/index.js';
 import { MAX_OPSET } from '../nn/onnx/graph.js';
 import { MIN_EXPORT_OPSET } from '../nn/onnx/export.js';

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /** The `wgprune` command. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { shutdown } from '../engine/index.js';
+import { shutdown } from '../engine/internal.js';
 import { smoke } from './smoke.js';
 import { train } from './train.js';
 import { registerExport } from './export.js';
 import { registerStudy } from './study.js';
 import { registerReport } from './report.js';
-import { PRUNE_METHODS, pruneCommand } from '../pruning/cli.js';
+import { PRUNE_METHODS, pruneCommand } from './prune.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -3,7 +3,7 @@
  * few SGD steps on a synthetic two-class problem, checking the loss falls. It proves
  * the install end to end (Dawn, adapter, kernels, autograd) in a few seconds.
  */
-import * as wg from '../engine/index.js';
+import * as wg from '../engine/internal.js';
 
 export interface SmokeOptions {
   backend: wg.BackendName;

@@ -8,7 +8,7 @@ import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { init } from '../engine/index.js';
+import { init } from '../engine/internal.js';
 import { loadSafetensors, MODELS } from '../nn/index.js';
 import { loadModelCheckpoint } from '../pruning/index.js';
 import { resolveStudy, type StudyOptions, StudyInputError } from '../study/config.js';

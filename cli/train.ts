@@ -4,7 +4,7 @@
  * with the epoch and steps named, keeping the last good checkpoint, unless `allowNonFinite`.
  */
 import cliProgress from 'cli-progress';
-import { init, type BackendName, memoryStats } from '../engine/index.js';
+import { init, type BackendName, memoryStats } from '../engine/internal.js';
 import { Adam, AdamW, CosineAnnealingLR, countParameters, createModel, MODELS, SGD, StepLR } from '../nn/index.js';
 import { loadMnist } from '../nn/data/mnist.js';
 import { syntheticCifar } from '../nn/data/synthetic-cifar.js';

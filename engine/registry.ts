@@ -5,7 +5,7 @@
  */
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
-import { settleOnShutdown } from './errors.js';
+import { settleOnShutdown } from '../gpu/errors.js';
 
 export type BackendName = 'webgpu' | 'cpu';
 
@@ -71,7 +71,7 @@ function cpuEntry(): Entry {
 
 async function webgpuEntry(options: InitOptions): Promise<Entry> {
   // Loaded lazily so CPU-only use never touches Dawn.
-  const { acquireDevice } = await import('./webgpu/device.js');
+  const { acquireDevice } = await import('../gpu/device.js');
   const { WebGpuBackend } = await import('./webgpu/backend.js');
   const ctx = await acquireDevice();
   const limits: Record<string, number> = {};

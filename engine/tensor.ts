@@ -6,7 +6,7 @@
  * backward rule next to the forward when gradients are needed.
  */
 import type { Backend, Storage } from './backend.js';
-import { settleOnShutdown } from './errors.js';
+import { settleOnShutdown } from '../gpu/errors.js';
 import { getBackend } from './registry.js';
 import { keep, tidy, track } from './scope.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';

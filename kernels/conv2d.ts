@@ -12,9 +12,9 @@
  * Layouts: x [n, c, h, w], weights [oc, c, kh, kw], y / gy [n, oc, oh, ow].
  * The geometry travels in `params` (see GEOMETRY); the WGSL never sees a shape.
  */
-import type { Conv2dGeometry, Pool2dGeometry } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { geometryLets, geometryParams, perElementMain, type Program } from './program.js';
+import type { Conv2dGeometry, Pool2dGeometry } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import { geometryLets, geometryParams, perElementMain, type Program } from '../gpu/program.js';
 import { matmul } from './matmul.js';
 import { convGemmDims, convGemmParams, convGemmProgram, type ConvGemmConfig, type ConvGemmKind } from './conv2d/implicit-gemm.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';

@@ -1,7 +1,7 @@
 /** Strided copies: `gather` materialises a strided view; `scatter` writes into one in place. */
-import type { StridedView } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { perElementMain, type Program } from './program.js';
+import type { StridedView } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import { perElementMain, type Program } from '../gpu/program.js';
 import { outputType, type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewAt, viewLoad, viewType } from './strided-index.js';
 
 const WG = 256;

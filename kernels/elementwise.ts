@@ -1,7 +1,7 @@
 /** Elementwise kernels: unary maps, broadcasting binary ops, `where` and `addcmul`. */
-import type { BinaryOp, StridedView, UnaryOp } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { f32Bits, perElementMain, type Program } from './program.js';
+import type { BinaryOp, StridedView, UnaryOp } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import { f32Bits, perElementMain, type Program } from '../gpu/program.js';
 import { outputType, type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewLoad, viewType } from './strided-index.js';
 
 const WG = 256;

@@ -1,6 +1,6 @@
 /** Fills a new storage with one value on the device (no host array of the tensor's size). */
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { f32Bits, perElementMain, type Program } from './program.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import { f32Bits, perElementMain, type Program } from '../gpu/program.js';
 
 const WG = 256;
 

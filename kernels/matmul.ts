@@ -7,9 +7,9 @@
  * kernel (matmul/tiled.ts on the GEMM skeleton of matmul/gemm-core.ts), matrix–vector
  * kernels (matmul/gemv.ts), and split-K partial sums reduced by matmul/splitk.ts.
  */
-import type { MatmulGeometry } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import type { MatmulGeometry } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import type { Program } from '../gpu/program.js';
 import { gemvProgram, gemvTile } from './matmul/gemv.js';
 import { matmulParams } from './matmul/layout.js';
 import { type MatmulPlan, selectMatmul } from './matmul/select.js';

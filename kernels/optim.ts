@@ -1,7 +1,7 @@
 /** Optimizer updates as in-place WGSL kernels (one thread per parameter element). */
-import type { AdamConfig, SgdConfig } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { f32Bits, perElementMain, type Program } from './program.js';
+import type { AdamConfig, SgdConfig } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import { f32Bits, perElementMain, type Program } from '../gpu/program.js';
 
 const WG = 256;
 

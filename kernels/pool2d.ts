@@ -10,9 +10,9 @@
  * iy·w + ix of the chosen input within its plane, stored as f32 (−1 for a window
  * that lies entirely in the padding).
  */
-import type { Pool2dGeometry } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import { geometryLets, geometryParams, perElementMain, type Program } from './program.js';
+import type { Pool2dGeometry } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import { geometryLets, geometryParams, perElementMain, type Program } from '../gpu/program.js';
 import { udivWgsl } from './strided-index.js';
 
 const WG = 64;

@@ -4,9 +4,9 @@
  * tree reduction in workgroup memory; a few very long rows are split in two passes
  * (sum/max/min). max/min/argmax: first extreme wins, NaN wins.
  */
-import type { ReduceOp } from '../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import type { ReduceOp } from '../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
+import type { Program } from '../gpu/program.js';
 
 const ROW_WG = 64;
 const THREAD_WG = 128;

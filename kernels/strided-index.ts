@@ -21,7 +21,7 @@
  * the vec4 kinds and the division variant are baked into the program (pipelines are cached
  * per `key`).
  */
-import type { StridedView } from '../engine/backend.js';
+import type { StridedView } from '../gpu/types.js';
 
 /** Float division is exact for dividends below 2^30 and divisors below 2^23 (see `udivWgsl`). */
 const FLOAT_DIVIDEND_LIMIT = 2 ** 30;

@@ -11,8 +11,8 @@
  * multiple of 256 bytes (copyBufferToTexture's rule), else from the buffer. Loads are the expensive part on llvmpipe (a storage
  * load is a per-lane loop there), so the fast paths take a quarter of the general one's.
  */
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../engine/webgpu/runtime.js';
-import type { Program } from './program.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../gpu/runtime.js';
+import type { Program } from '../gpu/program.js';
 
 const OUT = 'texture_storage_2d<rgba32float, write>';
 

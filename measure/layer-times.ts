@@ -10,7 +10,7 @@
  * which do not. Only chains of Sequential containers can be split this way (a residual block's
  * branches cannot be run one leaf after another): anything else is refused naming the module.
  */
-import { noGrad, sync, type Tensor, tensor, tidy } from '../engine/index.js';
+import { noGrad, sync, type Tensor, tensor, tidy } from '../engine/internal.js';
 import { Conv2d, Linear, type Module, Sequential } from '../nn/index.js';
 import { measure, type ProtocolOptions } from './timing.js';
 

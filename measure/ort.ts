@@ -12,7 +12,7 @@
  * synthetic input. onnxruntime-node is loaded on first use (it is a native addon), so importing
  * wgprune does not load it.
  */
-import { Generator } from '../engine/index.js';
+import { Generator } from '../engine/internal.js';
 import { OnnxError } from '../nn/onnx/errors.js';
 import { readGraph } from '../nn/onnx/graph.js';
 import { measure, type MeasureResult, type ProtocolOptions } from './timing.js';

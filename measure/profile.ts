@@ -27,7 +27,7 @@
  * The model is traced, not run: containers must be Sequential / Residual / Concat with the
  * built-in layers (see pruning's `traceModel`); anything else is refused naming the layer.
  */
-import { type BlockShape, BsrMatrix, CsrMatrix } from '../engine/index.js';
+import { type BlockShape, BsrMatrix, CsrMatrix } from '../engine/internal.js';
 import { encodeSafetensors, type Module } from '../nn/index.js';
 import { ParamCache, traceModel } from '../pruning/graph/index.js';
 

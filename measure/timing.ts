@@ -17,7 +17,7 @@
  *
  * Uses only `performance` (a global in Node and browsers).
  */
-import { sync as engineSync } from '../engine/index.js';
+import { sync as engineSync } from '../engine/internal.js';
 
 export interface ProtocolOptions {
   /** Untimed calls of each workload before timing (the first compiles pipelines). */

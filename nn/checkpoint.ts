@@ -7,7 +7,7 @@
  * offending keys. Non-finite values (NaN, ±Infinity: a diverged run) are named in a
  * warning when saved or loaded, or refused with `nonFinite: 'error'`.
  */
-import { type Tensor, tensor } from '../engine/index.js';
+import { type Tensor, tensor } from '../engine/internal.js';
 import { type DecodedTensor, encodeSafetensors, loadSafetensors, readTensorEntries, type SafetensorsMetadata, writeFileAtomic } from './safetensors.js';
 
 export interface StatefulModule {

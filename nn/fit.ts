@@ -4,7 +4,7 @@
  * A diverged run (NaN or infinite loss) stops with a NonFiniteLossError unless
  * `allowNonFinite` is set; an epoch with a non-finite loss is never the best.
  */
-import { Generator } from '../engine/index.js';
+import { Generator } from '../engine/internal.js';
 import { type ArrayDataset, numBatches } from './data/loader.js';
 import type { Module } from './module.js';
 import { type BatchProgress, type EpochStats, type EvalStats, evaluate, isFiniteLoss, NonFiniteLossError, type Stepper, trainEpoch } from './train.js';

@@ -33,7 +33,7 @@
  * folds for the usual [N, features] input (BatchNorm1d on [N, C, L] normalises dimension 1,
  * which a Linear's output does not have as its features).
  */
-import { add, type Activation, Generator, type MaxPoolOptions, mul, neg, noGrad, reciprocal, reshape, sqrt, sub, tidy } from '../engine/index.js';
+import { add, type Activation, Generator, type MaxPoolOptions, mul, neg, noGrad, reciprocal, reshape, sqrt, sub, tidy } from '../engine/internal.js';
 import { ReLU } from './layers/activation.js';
 import { BatchNorm1d, BatchNorm2d } from './layers/batchnorm.js';
 import { Conv2d } from './layers/conv.js';

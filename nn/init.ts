@@ -4,7 +4,7 @@
  * the tensor, which keeps its identity. The same seed gives the same values on
  * every backend.
  */
-import { defaultGenerator, type Generator, type Tensor, tensor } from '../engine/index.js';
+import { defaultGenerator, type Generator, type Tensor, tensor } from '../engine/internal.js';
 
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';

@@ -3,7 +3,7 @@
  * parameters, so they are plain objects with `forward(input, target)` rather than
  * Modules (whose forward takes one tensor).
  */
-import { crossEntropy, mean, mul, sub, sum, type Tensor } from '../engine/index.js';
+import { crossEntropy, mean, mul, sub, sum, type Tensor } from '../engine/internal.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 

@@ -13,7 +13,7 @@
  * `deleteParameter`/`replaceParameter` let a pruning utility swap the stored tensors
  * (torch.nn.utils.prune's re-parametrisation) without the layer knowing.
  */
-import { type BackendName, keep, mul, noGrad, type Tensor } from '../engine/index.js';
+import { type BackendName, keep, mul, noGrad, type Tensor } from '../engine/internal.js';
 
 export type StateDict = Map<string, Tensor>;
 

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Tensor } from '../engine/index.js';
+import type { Tensor } from '../engine/internal.js';
 
 export interface SafetensorsEntry {
   shape: readonly number[];

@@ -6,7 +6,7 @@
  */
 import {
   add, argmax, crossEntropy, eq, type Generator, keep, memoryStats, mul, noGrad, sum, sync, type Tensor, tensor, tidy,
-} from '../engine/index.js';
+} from '../engine/internal.js';
 import { type ArrayDataset, batches, numBatches } from './data/loader.js';
 import type { Module } from './module.js';
 

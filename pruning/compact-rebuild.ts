@@ -3,7 +3,7 @@
  * tree (names, settings, training flags), every parameter and buffer copied with
  * only the kept slices. Nothing here touches the source model.
  */
-import { Generator, tensor } from '../engine/index.js';
+import { Generator, tensor } from '../engine/internal.js';
 import { BatchNorm1d, BatchNorm2d, Concat, Conv2d, Linear, type Module, Residual, Sequential } from '../nn/index.js';
 import { copyStatelessLayer } from '../nn/layers/copy-stateless.js';
 import type { CompactionPlan } from './compact.js';

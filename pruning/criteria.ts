@@ -10,7 +10,7 @@
  *   bnScale()          |γ| of the BatchNorm right after the layer, per output channel
  *   gradient magnitude and first-order Taylor: see GradientAccumulator (gradient.ts)
  */
-import { defaultGenerator, type Generator } from '../engine/index.js';
+import { defaultGenerator, type Generator } from '../engine/internal.js';
 import type { Granularity, Grouping } from './granularity.js';
 import { effectiveValues, trainableParam } from './masked.js';
 import { followingBatchNorm, type PruneTarget } from './target.js';

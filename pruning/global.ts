@@ -4,7 +4,7 @@
  * (orig × mask) unless importance scores are given, only live entries compete,
  * and `amount` counts or scales the live entries of all parameters together.
  */
-import { defaultGenerator, type Generator } from '../engine/index.js';
+import { defaultGenerator, type Generator } from '../engine/internal.js';
 import type { Module } from '../nn/index.js';
 import { type Amount, normalizeAmount, unitsToPrune } from './amount.js';
 import { type Scores, scoreValues } from './importance.js';

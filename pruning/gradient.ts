@@ -13,7 +13,7 @@
  *                        first-order Taylor estimate of the loss change when
  *                        the group is removed; a single weight scores c².
  */
-import { abs, add, crossEntropy, keep, mul, noGrad, type Tensor, tidy, Generator } from '../engine/index.js';
+import { abs, add, crossEntropy, keep, mul, noGrad, type Tensor, tidy, Generator } from '../engine/internal.js';
 import { batches as batchIterator, type ArrayDataset, type Module } from '../nn/index.js';
 import type { Criterion } from './criteria.js';
 import { trainableParam } from './masked.js';

@@ -1,5 +1,5 @@
 /** Reading importance scores (a tensor or host values) for the torch-compatible functions. */
-import { Tensor } from '../engine/index.js';
+import { Tensor } from '../engine/internal.js';
 
 export type Scores = Tensor | ArrayLike<number>;
 

@@ -13,7 +13,7 @@
  * for pruned weights) in place, so optimizers created by the training callback
  * stay valid; masks are kept, so pruned weights stay zero.
  */
-import { Generator, keep, type Tensor } from '../engine/index.js';
+import { Generator, keep, type Tensor } from '../engine/internal.js';
 import { cloneTensor, Conv2d, init, Linear, type Module } from '../nn/index.js';
 import { checkSparsity } from './amount.js';
 import { prunedNames, trainableParam } from './masked.js';

@@ -19,7 +19,7 @@
  * and `weight` after `remove()`, exactly like PyTorch (including the order:
  * re-registered entries move to the end of the module's own entries).
  */
-import { mul, noGrad, type Tensor, tensor } from '../engine/index.js';
+import { mul, noGrad, type Tensor, tensor } from '../engine/internal.js';
 import type { Module } from '../nn/index.js';
 
 const ORIG = '_orig';

@@ -35,7 +35,7 @@
  * Every check runs and every mask is computed before any module changes: a
  * failing call leaves the model unchanged.
  */
-import type { Generator } from '../engine/index.js';
+import type { Generator } from '../engine/internal.js';
 import type { Module } from '../nn/index.js';
 import { checkSparsity, pythonRound } from './amount.js';
 import { type Criterion, resolveCriterion } from './criteria.js';

@@ -4,7 +4,7 @@
  * and `randomStructured`. A repeated call works on the slices not yet entirely
  * pruned (torch's PruningContainer); `amount` counts or scales those.
  */
-import { defaultGenerator } from '../engine/index.js';
+import { defaultGenerator } from '../engine/internal.js';
 import type { Module } from '../nn/index.js';
 import { type Amount, normalizeAmount, unitsToPrune } from './amount.js';
 import { checkDim, indexAlong, type Scores, scoreValues } from './importance.js';

@@ -4,7 +4,7 @@
  * (torch's PruningContainer): `amount` counts or scales the surviving entries,
  * and the new mask is the old one with `k` more zeros.
  */
-import { defaultGenerator, type Generator } from '../engine/index.js';
+import { defaultGenerator, type Generator } from '../engine/internal.js';
 import type { Module } from '../nn/index.js';
 import { type Amount, normalizeAmount, unitsToPrune } from './amount.js';
 import { type Scores, scoreValues } from './importance.js';

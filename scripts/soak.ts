@@ -23,7 +23,7 @@
  * soak this way: test/soak.test.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { Generator, init, memoryStats, shutdown, sync } from '../engine/index.js';
+import { Generator, init, memoryStats, shutdown, sync } from '../engine/internal.js';
 import { loadMnist } from '../nn/data/mnist.js';
 import { createModel } from '../nn/models/index.js';
 import { SGD } from '../nn/optim/sgd.js';

@@ -13,7 +13,7 @@
  * that differs by more than `OUTPUT_TOLERANCE` (relative to the largest output) is marked
  * failed and not timed.
  */
-import { Generator, noGrad, type Tensor, tensor } from '../engine/index.js';
+import { Generator, noGrad, type Tensor, tensor } from '../engine/internal.js';
 import { fuseForInference, type Module, SparseSequential, toSparse } from '../nn/index.js';
 import { compactWithPlan } from '../pruning/index.js';
 import type { Format } from './results.js';

@@ -3,7 +3,7 @@
  * copy of the dense model, with fine-tuning, evaluation after each step, and a stop signal
  * honoured between training steps.
  */
-import { Generator } from '../engine/index.js';
+import { Generator } from '../engine/internal.js';
 import { Adam, evaluate, type ArrayDataset, type Module, SGD, trainEpoch } from '../nn/index.js';
 import {
   applyMask, type Criterion, GradientAccumulator, GradualPruner, iterativeTargets, LotteryTicket, prune, type PruneOptions, type PruneResult,

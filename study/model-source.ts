@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Generator, init } from '../engine/index.js';
+import { Generator, init } from '../engine/internal.js';
 import { Adam, createModel, fromOnnx, MODELS, type Module, OnnxError, SGD, trainEpoch } from '../nn/index.js';
 import type { ArrayDataset } from '../nn/data/loader.js';
 import { loadModelCheckpoint } from '../pruning/index.js';

@@ -7,7 +7,7 @@
  * every batch size in interleaved rounds with the study's protocol, each against ONNX Runtime's
  * own dense model.
  */
-import { noGrad, type Tensor, tensor } from '../engine/index.js';
+import { noGrad, type Tensor, tensor } from '../engine/internal.js';
 import { openOrtSession, type OrtRuntime, timeOnOrt } from '../measure/ort.js';
 import { type Module, toOnnx } from '../nn/index.js';
 import { type BuiltFormat, OUTPUT_TOLERANCE, probeInput } from './formats.js';

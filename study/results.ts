@@ -8,7 +8,7 @@
  * Times are seconds per forward pass (eval mode, no gradients) at the given batch size;
  * FLOPs are per sample, one multiply-add = 2 FLOPs, Conv2d/Linear only.
  */
-import type { DeviceDescription } from '../engine/index.js';
+import type { DeviceDescription } from '../engine/internal.js';
 import type { Measurement, ModelProfile, OrtRuntime, Protocol, ProfileTotals, ProtocolOptions } from '../measure/index.js';
 
 export const RESULTS_SCHEMA_ID = 'wgprune-study/1';

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { type DeviceDescription, init, noGrad, sync, tensor, tidy } from '../engine/index.js';
+import { type DeviceDescription, init, noGrad, sync, tensor, tidy } from '../engine/internal.js';
 import { evaluate, fuseForInference, loadMnist, type Module, syntheticCifar } from '../nn/index.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
 import { describeProtocol, layerTimes, type Measurement, measureInterleaved, type ModelProfile, type Protocol, profile } from '../measure/index.js';

@@ -15,7 +15,7 @@ import type { Conv2dGeometry, Pool2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import * as cpuPool from '../engine/cpu/pool.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { GpuStorage } from '../engine/webgpu/runtime.js';
+import type { GpuStorage } from '../gpu/runtime.js';
 import { windowConvFits, windowConvForward, windowPoolFits } from '../kernels/conv2d/window-conv.js';
 import { BatchNorm2d, Conv2d, fuseForInference, MaxPool2d, ReLU, Sequential, toSparse } from '../nn/index.js';
 import { traceModel } from '../pruning/index.js';

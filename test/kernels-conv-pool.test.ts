@@ -9,8 +9,8 @@ import type { Conv2dGeometry, Pool2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import * as cpuPool from '../engine/cpu/pool.js';
 import { Generator } from '../engine/random.js';
-import { acquireDevice } from '../engine/webgpu/device.js';
-import { GpuRuntime, type GpuStorage } from '../engine/webgpu/runtime.js';
+import { acquireDevice } from '../gpu/device.js';
+import { GpuRuntime, type GpuStorage } from '../gpu/runtime.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from '../kernels/conv2d.js';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from '../kernels/pool2d.js';
 

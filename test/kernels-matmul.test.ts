@@ -10,15 +10,15 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import type { MatmulGeometry } from '../engine/backend.js';
 import { Generator } from '../engine/random.js';
-import { acquireDevice } from '../engine/webgpu/device.js';
-import { GpuRuntime, type GpuStorage } from '../engine/webgpu/runtime.js';
+import { acquireDevice } from '../gpu/device.js';
+import { GpuRuntime, type GpuStorage } from '../gpu/runtime.js';
 import { matmul, matmulWith, planPrograms, type MatmulPlan } from '../kernels/matmul.js';
 import { bigTileAllowed, gemvFor, selectMatmul, TILE_LADDER, tiledFor } from '../kernels/matmul/select.js';
 import { type TiledConfig, tiledProgram } from '../kernels/matmul/tiled.js';
 import { gemvProgram } from '../kernels/matmul/gemv.js';
 import { splitReduceProgram } from '../kernels/matmul/splitk.js';
 import { rowsGemmFits } from '../kernels/matmul/rows-gemm.js';
-import { programSource, type Program } from '../kernels/program.js';
+import { programSource, type Program } from '../gpu/program.js';
 
 let rt: GpuRuntime;
 const live: GpuStorage[] = [];

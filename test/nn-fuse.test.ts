@@ -14,7 +14,7 @@ import { conv2d, getBackend, linear, relu, setBackend, type Tensor, zeros } from
 import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { GpuStorage } from '../engine/webgpu/runtime.js';
+import type { GpuStorage } from '../gpu/runtime.js';
 import { conv2dForward, conv2dForwardDirect, convGemmWith, isPointwise, selectConvGemm, WINDOW_MIN_CHANNELS } from '../kernels/conv2d.js';
 import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
 import { windowConvFits, windowConvForward } from '../kernels/conv2d/window-conv.js';

@@ -1,6 +1,6 @@
 /** Optimizer update kernels: WebGPU vs the CPU reference vs values computed by hand. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as wg from '../index.js';
+import * as wg from '../engine/internal.js';
 import { expectClose, initBoth, on, shutdown } from './helpers/backends.js';
 
 beforeAll(initBoth);

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { conv2d, Generator, getBackend } from '../index.js';
 import type { Conv2dGeometry } from '../engine/backend.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { GpuRuntime } from '../engine/webgpu/runtime.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import { isPointwise, selectConvGemm, WINDOW_MIN_CHANNELS } from '../kernels/conv2d.js';
 import { shiftedConvFits } from '../kernels/conv2d/shifted-conv.js';
 import { textureConvFits } from '../kernels/conv2d/texture-conv.js';

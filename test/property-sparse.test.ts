@@ -21,7 +21,7 @@ import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, getBackend, memoryStats, setBackend
 import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { GpuRuntime } from '../engine/webgpu/runtime.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import { bsrMatmul, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
 import { csrMatmul, uploadCsr } from '../kernels/sparse/csr-spmm.js';
 import { sparseConv2d } from '../kernels/sparse/sparse-conv.js';

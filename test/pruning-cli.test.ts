@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import { createModel, loadSafetensors, saveCheckpoint } from '../nn/index.js';
-import { pruneCommand } from '../pruning/cli.js';
+import { pruneCommand } from '../cli/prune.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-prune-'));
 const input = join(dir, 'lenet300.safetensors');

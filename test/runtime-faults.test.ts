@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { Program } from '../kernels/program.js';
+import type { Program } from '../gpu/program.js';
 import { record } from './helpers/reliability.js';
 
 afterAll(() => wg.shutdown());

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { IDLE_SUBMITS } from '../engine/webgpu/runtime.js';
+import { IDLE_SUBMITS } from '../gpu/runtime.js';
 
 const MiB = 2 ** 20;
 const MARK = 1 * MiB;

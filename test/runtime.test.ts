@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { Program } from '../kernels/program.js';
+import type { Program } from '../gpu/program.js';
 import { initBoth, on, shutdown } from './helpers/backends.js';
 import { record } from './helpers/reliability.js';
 

@@ -1,6 +1,6 @@
 /** CSR and BSR formats on the host: exact round trips, counts, index packing and validation. */
 import { describe, expect, it } from 'vitest';
-import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, pack16, unpack16, type BlockShape } from '../index.js';
+import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, pack16, unpack16, type BlockShape } from '../engine/internal.js';
 import { type Pattern, randomSparse } from './helpers/sparse.js';
 
 const shapes: Array<[number, number, number, Pattern]> = [

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { Program } from '../kernels/program.js';
+import type { Program } from '../gpu/program.js';
 import { simplifyStrided, stridedLaunch, udivWgsl } from '../kernels/strided-index.js';
 import { expectParity, initBoth, on, shutdown } from './helpers/backends.js';
 

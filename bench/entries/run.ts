@@ -3,7 +3,7 @@
  * `npm run bench:*` scripts. The benchmark modules themselves (bench/sparse.ts, ...) have no
  * side effects, so the CLI can import them without starting anything.
  */
-import { shutdown } from '../../engine/index.js';
+import { shutdown } from '../../engine/internal.js';
 
 export interface EntryArgs {
   /** `--quick`: a small sanity run. */

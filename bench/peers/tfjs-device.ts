@@ -3,7 +3,7 @@
  * adapter and GPUDevice), so side-by-side figures compare kernels, not adapters.
  */
 import type * as tfType from '@tensorflow/tfjs-core';
-import { getBackend } from '../../engine/index.js';
+import { getBackend } from '../../engine/internal.js';
 import type { WebGpuBackend } from '../../engine/webgpu/backend.js';
 
 /** TF.js registers its WebGPU kernels under this name, so our instance must take it over. */

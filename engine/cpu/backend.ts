@@ -12,7 +12,7 @@ import * as conv from './conv.js';
 import * as pool from './pool.js';
 import * as optim from './optim.js';
 import * as sparse from './sparse.js';
-import type { SparseMatrix } from '../sparse/bsr.js';
+import type { SparseMatrix } from '../../formats/bsr.js';
 import type { SparseStorage } from '../backend.js';
 
 export class CpuStorage implements Storage {

@@ -3,8 +3,8 @@
  * float64 accumulation. They define what the WebGPU kernels must compute.
  */
 import type { Conv2dGeometry } from '../backend.js';
-import type { SparseMatrix } from '../sparse/bsr.js';
-import { forEachEntry } from '../sparse/entries.js';
+import type { SparseMatrix } from '../../formats/bsr.js';
+import { forEachEntry } from '../../formats/entries.js';
 
 /** y[b, r] = bias[r] + Σ_c W[r, c] · x[b, c]. */
 export function sparseMatmul(w: SparseMatrix, x: Float64Array, bias: Float64Array | null, batch: number): Float64Array {

@@ -8,7 +8,7 @@
  */
 import type { Backend, SparseStorage } from '../backend.js';
 import { getBackend, type BackendName } from '../registry.js';
-import type { SparseMatrix } from '../sparse/bsr.js';
+import type { SparseMatrix } from '../../formats/bsr.js';
 import { fmtShape } from '../shape.js';
 import { commonBackend, makeResult, type Tensor } from '../tensor.js';
 import type { Conv2dOptions } from './conv.js';

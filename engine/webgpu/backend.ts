@@ -16,9 +16,9 @@ import { uploadBsr, bsrMatmul } from '../../kernels/sparse/bsr-spmm.js';
 import { sparseConv2d } from '../../kernels/sparse/sparse-conv.js';
 import { GpuSparse } from '../../kernels/sparse/storage.js';
 import type { SparseStorage } from '../backend.js';
-import type { SparseMatrix } from '../sparse/bsr.js';
-import { GpuRuntime, GpuStorage, type RuntimeOptions } from './runtime.js';
-import type { GpuContext } from './device.js';
+import type { SparseMatrix } from '../../formats/bsr.js';
+import { GpuRuntime, GpuStorage, type RuntimeOptions } from '../../gpu/runtime.js';
+import type { GpuContext } from '../../gpu/device.js';
 
 function gs(s: Storage): GpuStorage {
   if (!(s instanceof GpuStorage)) throw new Error('webgpu backend: storage belongs to another backend');

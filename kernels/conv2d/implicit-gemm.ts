@@ -11,8 +11,8 @@
  *   space; split-K slices reduced by kernels/matmul/splitk.ts)
  * The geometry follows the 7 matmul parameter words (see GEOMETRY).
  */
-import type { Conv2dGeometry } from '../../engine/backend.js';
-import type { Program } from '../program.js';
+import type { Conv2dGeometry } from '../../gpu/types.js';
+import type { Program } from '../../gpu/program.js';
 import { gemmWgsl, range, scalarColumns, scalarRows, type OperandCode } from '../matmul/gemm-core.js';
 import { operandA } from '../matmul/tiled.js';
 

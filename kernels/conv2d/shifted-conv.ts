@@ -10,9 +10,9 @@
  * offsets, read at the same address by every invocation). On llvmpipe the im2col pass
  * took about 60 % of a 64→64 3×3 convolution (132 of 222 ms at batch 32).
  */
-import type { Conv2dGeometry } from '../../engine/backend.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
-import { perElementMain, type Program } from '../program.js';
+import type { Conv2dGeometry } from '../../gpu/types.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
+import { perElementMain, type Program } from '../../gpu/program.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
 import { operandTexture } from '../texture-operand.js';

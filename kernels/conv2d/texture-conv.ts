@@ -6,9 +6,9 @@
  * images at a time so that chunk·P fits the texture width (4 pixels a texel); the GEMM
  * stores each chunk into its place of the NCHW output and adds the bias per channel.
  */
-import type { Conv2dGeometry } from '../../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { Conv2dGeometry } from '../../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
 import { operandTexture } from '../texture-operand.js';

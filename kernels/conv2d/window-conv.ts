@@ -8,8 +8,8 @@
  * that pass, KW× the input through one textureStore per texel, was 15 % of a 64→64 and
  * ~40 % of a 16→16 3×3 convolution at batch 256 on llvmpipe.
  */
-import type { Conv2dGeometry, Pool2dGeometry } from '../../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { Conv2dGeometry, Pool2dGeometry } from '../../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/select.js';
 import { operandTexture } from '../texture-operand.js';

@@ -11,7 +11,7 @@
  *   output length % 4 == 0).
  * Batches and split-K slices run along z, as in the tiled kernel.
  */
-import type { Program } from '../program.js';
+import type { Program } from '../../gpu/program.js';
 import { type MatmulEpilogue, paramLets } from './layout.js';
 import { ind, range } from './gemm-core.js';
 

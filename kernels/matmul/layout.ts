@@ -6,7 +6,7 @@
  * [k, m], and B is stored [k, n] or, transposed, [n, k] (per batch z). Shapes travel in
  * `params`; the WGSL only sees the layout and the tile configuration (the program key).
  */
-import type { MatmulGeometry } from '../../engine/backend.js';
+import type { MatmulGeometry } from '../../gpu/types.js';
 
 /** Optional fused epilogue: bias per output column n, then ReLU. */
 export interface MatmulEpilogue {

@@ -13,9 +13,9 @@
  * columns whose B lanes are gathered from 4 texels (a register shuffle). Small outputs split
  * k over z (partial sums [S, m, n], summed with the epilogue by matmul/splitk.ts).
  */
-import type { MatmulGeometry } from '../../engine/backend.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { MatmulGeometry } from '../../gpu/types.js';
+import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import type { MatmulEpilogue } from './layout.js';
 import { udivWgsl } from '../strided-index.js';
 

@@ -10,7 +10,7 @@
  * avoid storage loads altogether (matmul/rows-gemm.ts for A·Bᵀ with rows of a multiple of
  * 64, matmul/texture-gemm.ts for the rest).
  */
-import type { MatmulGeometry } from '../../engine/backend.js';
+import type { MatmulGeometry } from '../../gpu/types.js';
 import type { GemvConfig } from './gemv.js';
 import { allowedModes, type MatmulEpilogue } from './layout.js';
 import { type RowsGemmConfig, rowsGemmFits, rowsGemmPlan } from './rows-gemm.js';

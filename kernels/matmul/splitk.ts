@@ -3,7 +3,7 @@
  * independent k-slices writing partial sums [batch, S, m, n] (z = batch·S + slice),
  * and this kernel sums the slices and applies the fused epilogue.
  */
-import { perElementMain, type Program } from '../program.js';
+import { perElementMain, type Program } from '../../gpu/program.js';
 
 export interface SplitReduceConfig {
   /** n % 4 == 0: partials, output and bias are read as vec4. */

@@ -13,9 +13,9 @@
  * Used for one (unbatched) product whose operands fit the device's 2-D texture size
  * (kernels/matmul.ts decides); any transposition, with the fused bias + ReLU epilogue.
  */
-import type { MatmulGeometry } from '../../engine/backend.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { MatmulGeometry } from '../../gpu/types.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import { operandTexture } from '../texture-operand.js';
 import { flatCoord } from '../sparse/layout.js';
 import { udivWgsl } from '../strided-index.js';

@@ -13,7 +13,7 @@
  *
  * Batches (and split-K slices) run along the z dimension of the grid.
  */
-import type { Program } from '../program.js';
+import type { Program } from '../../gpu/program.js';
 import { type LoadMode, type MatmulEpilogue, XYZW } from './layout.js';
 import { gemmWgsl, type OperandCode, range } from './gemm-core.js';
 

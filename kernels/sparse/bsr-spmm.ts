@@ -17,9 +17,9 @@
  * (an rgba32float texture, flat-indexed) and XT are read with textureLoad instead of
  * storage loads — on llvmpipe a divergent storage load is a per-lane loop.
  */
-import type { BsrMatrix } from '../../engine/sparse/bsr.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { BsrMatrix } from '../../formats/bsr.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
 

@@ -26,9 +26,9 @@
  * divergent storage load there is a per-lane loop with a bounds check per component
  * (see engine/webgpu/texture-pool.ts).
  */
-import type { CsrMatrix } from '../../engine/sparse/csr.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { CsrMatrix } from '../../formats/csr.js';
+import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import { flatCoord, nonzeroTexture, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
 

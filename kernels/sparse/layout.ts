@@ -5,9 +5,9 @@
  * read neighbouring vec4s of one XT row — contiguous, and vectorised across lanes by
  * llvmpipe — while the sparse row's index and value are the same for all of them.
  */
-import type { CsrMatrix } from '../../engine/sparse/csr.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { CsrMatrix } from '../../formats/csr.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import { operandTexture } from '../texture-operand.js';
 
 const WX = 64, WY = 4;

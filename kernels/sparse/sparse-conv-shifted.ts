@@ -16,12 +16,12 @@
  * images of a chunk; workgroups are as wide in x as there are pixel groups (up to 64),
  * so a small output plane does not leave lanes idle.
  */
-import type { Conv2dGeometry } from '../../engine/backend.js';
-import type { BsrMatrix } from '../../engine/sparse/bsr.js';
-import type { CsrMatrix } from '../../engine/sparse/csr.js';
-import type { GpuRuntime, GpuStorage } from '../../engine/webgpu/runtime.js';
+import type { Conv2dGeometry } from '../../gpu/types.js';
+import type { BsrMatrix } from '../../formats/bsr.js';
+import type { CsrMatrix } from '../../formats/csr.js';
+import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
 import { chunkImages, paddedRows, shiftedCopies, stepOffsets } from '../conv2d/shifted-conv.js';
-import type { Program } from '../program.js';
+import type { Program } from '../../gpu/program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
 import { flatCoord, flatTextureWidth, nonzeroTexture } from './layout.js';
 import { colIndexWgsl, type GpuSparse, gridShape, uploadU32 } from './storage.js';

@@ -26,11 +26,11 @@
  * rows y, y + sh, y + 2sh, y + 3sh — so the four loads of `ld` become one textureLoad
  * (a vectorised gather on llvmpipe, where divergent storage loads are per-lane loops).
  */
-import type { Conv2dGeometry } from '../../engine/backend.js';
-import type { BsrMatrix } from '../../engine/sparse/bsr.js';
-import type { CsrMatrix } from '../../engine/sparse/csr.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
-import type { Program } from '../program.js';
+import type { Conv2dGeometry } from '../../gpu/types.js';
+import type { BsrMatrix } from '../../formats/bsr.js';
+import type { CsrMatrix } from '../../formats/csr.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
+import type { Program } from '../../gpu/program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
 import { flatCoord, nonzeroTexture } from './layout.js';
 import { sortedCsrRows, sparseConvShifted, sparseShiftedFits } from './sparse-conv-shifted.js';

@@ -2,9 +2,9 @@
  * Device-side sparse matrices: the buffers a kernel family needs for one CSR/BSR
  * matrix, uploaded once and released together.
  */
-import type { SparseStorage } from '../../engine/backend.js';
-import type { SparseMatrix } from '../../engine/sparse/bsr.js';
-import type { GpuRuntime, GpuStorage, GpuTexture } from '../../engine/webgpu/runtime.js';
+import type { SparseStorage } from '../../gpu/types.js';
+import type { SparseMatrix } from '../../formats/bsr.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 
 /** Uploads raw u32 words (indices) into a storage bound as `array<u32>`. */
 export function uploadU32(rt: GpuRuntime, words: Uint32Array): GpuStorage {

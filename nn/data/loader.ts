@@ -6,7 +6,7 @@
  * a seeded Fisher–Yates over the sample indices, drawn once per call (one call =
  * one epoch), so a seeded generator gives the same epochs on every run.
  */
-import { type BackendName, defaultGenerator, type Generator as RandomGenerator, type Tensor, tensor } from '../../engine/index.js';
+import { type BackendName, defaultGenerator, type Generator as RandomGenerator, type Tensor, tensor } from '../../engine/internal.js';
 
 /** Samples stored contiguously: sample i is `x[i·S, (i+1)·S)` with S = prod(sampleShape). */
 export interface ArrayDataset {

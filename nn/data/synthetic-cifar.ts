@@ -7,7 +7,7 @@
  * accuracy on it says nothing about CIFAR-10. The dataset carries
  * `synthetic: true` and a `description` so reports can say so.
  */
-import { Generator } from '../../engine/index.js';
+import { Generator } from '../../engine/internal.js';
 import type { ArrayDataset } from './loader.js';
 
 export const SYNTHETIC_CIFAR_DESCRIPTION =

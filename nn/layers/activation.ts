@@ -1,5 +1,5 @@
 /** Parameter-free elementwise layers. */
-import { relu, sigmoid, softmax, type Tensor, tanh } from '../../engine/index.js';
+import { relu, sigmoid, softmax, type Tensor, tanh } from '../../engine/internal.js';
 import { Module } from '../module.js';
 
 export class ReLU extends Module {

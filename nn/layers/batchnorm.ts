@@ -4,7 +4,7 @@
  * `running_var` (1) and `num_batches_tracked` (a float32 scalar counting training
  * batches) when tracking running statistics — PyTorch's key names.
  */
-import { add, batchNorm, noGrad, ones, type Tensor, zeros } from '../../engine/index.js';
+import { add, batchNorm, noGrad, ones, type Tensor, zeros } from '../../engine/internal.js';
 import { type CreateOptions, Module } from '../module.js';
 
 export interface BatchNormLayerOptions extends CreateOptions {

@@ -4,7 +4,7 @@
  * pooling after it (what nn/fuse.ts's fuseForInference builds from Conv2d → ReLU → MaxPool2d);
  * the keys are unchanged.
  */
-import { type Activation, checkActivation, conv2d, type Generator, type MaxPoolOptions, type Tensor, zeros } from '../../engine/index.js';
+import { type Activation, checkActivation, conv2d, type Generator, type MaxPoolOptions, type Tensor, zeros } from '../../engine/internal.js';
 import { defaultLayerInit } from '../init.js';
 import { type CreateOptions, Module } from '../module.js';
 

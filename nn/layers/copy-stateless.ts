@@ -3,7 +3,7 @@
  * with the same configuration; null for any other module. Shared by the model rebuilders
  * (pruning/compact-rebuild.ts, nn/fuse.ts), which handle the layers with tensors themselves.
  */
-import type { Generator } from '../../engine/index.js';
+import type { Generator } from '../../engine/internal.js';
 import type { Module } from '../module.js';
 import { Identity, ReLU, Sigmoid, Softmax, Tanh } from './activation.js';
 import { Dropout } from './dropout.js';

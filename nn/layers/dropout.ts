@@ -2,7 +2,7 @@
  * Inverted dropout (torch.nn.Dropout): active only in training mode; in eval mode,
  * or with p = 0, forward returns its input tensor itself.
  */
-import { defaultGenerator, dropout, type Generator, type Tensor } from '../../engine/index.js';
+import { defaultGenerator, dropout, type Generator, type Tensor } from '../../engine/internal.js';
 import { Module } from '../module.js';
 
 export interface DropoutOptions {

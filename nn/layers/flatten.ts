@@ -1,5 +1,5 @@
 /** Flattens dimensions from `startDim` on (torch.nn.Flatten, default startDim 1: keeps the batch axis). */
-import { flatten, type Tensor } from '../../engine/index.js';
+import { flatten, type Tensor } from '../../engine/internal.js';
 import { Module } from '../module.js';
 
 export class Flatten extends Module {

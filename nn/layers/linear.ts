@@ -3,7 +3,7 @@
  * `activation: 'relu'` runs a ReLU in the matmul's epilogue (what nn/fuse.ts's
  * fuseForInference builds from Linear → ReLU); the keys are unchanged.
  */
-import { type Activation, checkActivation, type Generator, linear, type Tensor, zeros } from '../../engine/index.js';
+import { type Activation, checkActivation, type Generator, linear, type Tensor, zeros } from '../../engine/internal.js';
 import { defaultLayerInit } from '../init.js';
 import { type CreateOptions, Module } from '../module.js';
 

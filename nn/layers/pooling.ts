@@ -1,5 +1,5 @@
 /** Pooling layers (torch.nn.MaxPool2d / AvgPool2d); no parameters. */
-import { avgPool2d, maxPool2d, type Tensor } from '../../engine/index.js';
+import { avgPool2d, maxPool2d, type Tensor } from '../../engine/internal.js';
 import { Module } from '../module.js';
 import { type Pair, showPair as show } from './conv.js';
 

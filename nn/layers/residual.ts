@@ -7,7 +7,7 @@
  * Keys: `body.*` and `shortcut.*` for Residual; `0.*`, `1.*`, … (or the given
  * names) for Concat — the same scheme as Sequential.
  */
-import { add, concat, type Tensor } from '../../engine/index.js';
+import { add, concat, type Tensor } from '../../engine/internal.js';
 import { Module } from '../module.js';
 import type { SequentialEntry } from './sequential.js';
 

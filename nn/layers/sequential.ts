@@ -3,7 +3,7 @@
  * "0", "1", … by position, or by the name given in a `[name, module]` entry, so
  * keys read `0.weight` or `features.0.weight`.
  */
-import type { Tensor } from '../../engine/index.js';
+import type { Tensor } from '../../engine/internal.js';
 import { Module } from '../module.js';
 
 export type SequentialEntry = Module | readonly [string, Module];

@@ -17,7 +17,7 @@
  * Without batch norm: features.{0,2,5,7}.{weight,bias}, same classifier.
  * 2,426,314 parameters with batch norm, 2,425,930 without.
  */
-import type { Generator } from '../../engine/index.js';
+import type { Generator } from '../../engine/internal.js';
 import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv.js';

@@ -2,9 +2,9 @@
  * The model registry: `createModel(name, { seed })` builds a freshly initialised
  * model whose initial weights depend only on the seed (the same on every backend).
  */
-import { Generator } from '../../engine/index.js';
-import type { BackendName } from '../../engine/index.js';
-import { getBackend, setBackend } from '../../engine/index.js';
+import { Generator } from '../../engine/internal.js';
+import type { BackendName } from '../../engine/internal.js';
+import { getBackend, setBackend } from '../../engine/internal.js';
 import type { Sequential } from '../layers/sequential.js';
 import { conv4 } from './conv4.js';
 import { lenet300 } from './lenet300.js';

@@ -5,7 +5,7 @@
  * Keys: classifier.0.{weight,bias} [300,784]/[300], classifier.2.* [100,300]/[100],
  * classifier.4.* [10,100]/[10]. 266,610 parameters.
  */
-import type { Generator } from '../../engine/index.js';
+import type { Generator } from '../../engine/internal.js';
 import { ReLU } from '../layers/activation.js';
 import { Flatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';

@@ -16,7 +16,7 @@
  *   classifier.6.{weight,bias} fc3 [10,84] / [10]
  * 61,706 parameters.
  */
-import type { Generator } from '../../engine/index.js';
+import type { Generator } from '../../engine/internal.js';
 import { ReLU } from '../layers/activation.js';
 import { Conv2d } from '../layers/conv.js';
 import { Dropout } from '../layers/dropout.js';

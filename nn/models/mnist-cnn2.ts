@@ -10,7 +10,7 @@
  * Keys: features.0.weight [8,1,3,3], features.2.weight [4,8,3,3],
  * classifier.0.{weight,bias} [10,576] / [10].
  */
-import type { Generator } from '../../engine/index.js';
+import type { Generator } from '../../engine/internal.js';
 import { ReLU } from '../layers/activation.js';
 import { Conv2d } from '../layers/conv.js';
 import { Flatten } from '../layers/flatten.js';

@@ -20,7 +20,7 @@
  * CSR/BSR layers of toSparse, a BatchNorm without running statistics — is refused with one
  * OnnxError listing every such module.
  */
-import { noGrad, type Tensor } from '../../engine/index.js';
+import { noGrad, type Tensor } from '../../engine/internal.js';
 import { Identity, ReLU, Sigmoid, Softmax, Tanh } from '../layers/activation.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv.js';

@@ -16,7 +16,7 @@
  * input's per-sample dimensions are symbolic and `inputShape` does not fix them (the batch axis
  * may stay symbolic).
  */
-import { type BackendName, Generator } from '../../engine/index.js';
+import { type BackendName, Generator } from '../../engine/internal.js';
 import { Identity } from '../layers/activation.js';
 import { Concat, Residual } from '../layers/residual.js';
 import { Sequential } from '../layers/sequential.js';

@@ -14,7 +14,7 @@
  * Shapes are per sample (no batch axis); a null shape means "unknown because of an earlier
  * problem": shape checks are then skipped, so that every node still gets its own checks.
  */
-import { type BackendName, type Generator, tensor } from '../../engine/index.js';
+import { type BackendName, type Generator, tensor } from '../../engine/internal.js';
 import { Identity, ReLU, Sigmoid, Softmax, Tanh } from '../layers/activation.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv.js';

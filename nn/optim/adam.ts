@@ -4,7 +4,7 @@
  * kernel per parameter (engine's `adamUpdate`). State per parameter: `step`,
  * `exp_avg`, `exp_avg_sq`.
  */
-import { adamUpdate, type Tensor } from '../../engine/index.js';
+import { adamUpdate, type Tensor } from '../../engine/internal.js';
 import { type BaseOptions, Optimizer, type ParamsArg } from './optimizer.js';
 
 export interface AdamOptions extends BaseOptions {

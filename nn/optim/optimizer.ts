@@ -3,7 +3,7 @@
  * its own hyper-parameters; per-parameter state tensors owned by the optimizer;
  * `step()` applies the update kernel to every parameter that has a gradient.
  */
-import { keep, type Tensor, Tensor as TensorClass, zeros } from '../../engine/index.js';
+import { keep, type Tensor, Tensor as TensorClass, zeros } from '../../engine/internal.js';
 import { cloneTensor } from '../module.js';
 
 /** Hyper-parameters every optimizer has. */

@@ -3,7 +3,7 @@
  * decay (torch.optim.SGD): the update runs as one WGSL kernel per parameter
  * (engine's `sgdUpdate`). The momentum buffer starts as the first gradient.
  */
-import { sgdUpdate } from '../../engine/index.js';
+import { sgdUpdate } from '../../engine/internal.js';
 import { type BaseOptions, Optimizer, type ParamsArg } from './optimizer.js';
 
 export interface SgdOptions extends BaseOptions {

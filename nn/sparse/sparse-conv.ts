@@ -3,7 +3,7 @@
  * CSR/BSR matrix [oc, c·kh·kw] and applied by direct sparse convolution.
  * Inference only, like SparseLinear (no gradients; the bias is a buffer).
  */
-import { type Backend, type BlockShape, getBackend, keep, sparseConv2d, type SparseMatrix, SparseTensor, type Tensor } from '../../engine/index.js';
+import { type Backend, type BlockShape, getBackend, keep, sparseConv2d, type SparseMatrix, SparseTensor, type Tensor } from '../../engine/internal.js';
 import type { Conv2d } from '../layers/conv.js';
 import { Module } from '../module.js';
 import { buildMatrix, describeMatrix, effectiveBias, effectiveWeight, type SparseFormat } from './weights.js';

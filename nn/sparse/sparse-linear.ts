@@ -6,11 +6,11 @@
  * the output never requires grad). The bias is a buffer, so `stateDict()` holds
  * `bias` only; the sparse weight is `matrix`.
  */
-import { type Backend, keep, type SparseMatrix, sparseLinear, SparseTensor, type Tensor, getBackend } from '../../engine/index.js';
+import { type Backend, keep, type SparseMatrix, sparseLinear, SparseTensor, type Tensor, getBackend } from '../../engine/internal.js';
 import type { Linear } from '../layers/linear.js';
 import { Module } from '../module.js';
 import { buildMatrix, describeMatrix, effectiveBias, effectiveWeight, type SparseFormat } from './weights.js';
-import type { BlockShape } from '../../engine/index.js';
+import type { BlockShape } from '../../engine/internal.js';
 
 export class SparseLinear extends Module {
   readonly inFeatures: number;

@@ -16,7 +16,7 @@
  * were), and `onWarning` (default console.warn) hears when no weight of any converted
  * layer is zero — an unpruned model, which sparse kernels only slow down.
  */
-import { type BlockShape, noGrad, randn, type SparseMatrix, sync, type Tensor } from '../../engine/index.js';
+import { type BlockShape, noGrad, randn, type SparseMatrix, sync, type Tensor } from '../../engine/internal.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
 import { Sequential } from '../layers/sequential.js';

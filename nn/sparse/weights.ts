@@ -1,5 +1,5 @@
 /** Reading a layer's effective weight and building the sparse matrix from it. */
-import { BsrMatrix, type BlockShape, checkBlockShape, CsrMatrix, noGrad, type SparseMatrix, type Tensor } from '../../engine/index.js';
+import { BsrMatrix, type BlockShape, checkBlockShape, CsrMatrix, noGrad, type SparseMatrix, type Tensor } from '../../engine/internal.js';
 import { cloneTensor, type Module } from '../module.js';
 
 export type SparseFormat = 'csr' | 'bsr';

@@ -29,20 +29,20 @@
  * warning naming the tensors, or refused with `nonFinite: 'error'` (`--strict`).
  * Fine-tuning that diverges (a NaN or infinite loss) stops with a NonFiniteLossError.
  */
-import { type BackendName, Generator, init } from '../engine/index.js';
+import { type BackendName, Generator, init } from '../engine/internal.js';
 import {
   evaluate, loadMnist, MODELS, NonFiniteLossError, saveCheckpoint, SGD, Adam, syntheticCifar, trainEpoch,
   type ArrayDataset, type EvalStats, type Module, type NonFinitePolicy,
 } from '../nn/index.js';
 import { checkCheckpointOut } from '../nn/checkpoint-out.js';
-import type { Criterion } from './criteria.js';
-import { GradientAccumulator } from './gradient.js';
-import { type Granularity, parseGranularity } from './granularity.js';
-import { loadModelCheckpoint } from './load.js';
-import { removeAll } from './masked.js';
-import { type Normalization, prune, type PruneOptions, type PruneResult, type Scope } from './prune.js';
-import { sparsityReport, type SparsityReport } from './report.js';
-import { GradualPruner, iterativeTargets } from './schedule.js';
+import type { Criterion } from '../pruning/criteria.js';
+import { GradientAccumulator } from '../pruning/gradient.js';
+import { type Granularity, parseGranularity } from '../pruning/granularity.js';
+import { loadModelCheckpoint } from '../pruning/load.js';
+import { removeAll } from '../pruning/masked.js';
+import { type Normalization, prune, type PruneOptions, type PruneResult, type Scope } from '../pruning/prune.js';
+import { sparsityReport, type SparsityReport } from '../pruning/report.js';
+import { GradualPruner, iterativeTargets } from '../pruning/schedule.js';
 
 export const PRUNE_METHODS = [
   'l1-unstructured', 'random-unstructured', 'l1-structured', 'l2-structured', 'ln-structured', 'random-structured', 'gradient', 'taylor', 'bn-scale',

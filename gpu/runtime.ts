@@ -17,9 +17,9 @@
  * large, while what a burst of releases left behind (tensors freed by the garbage collector,
  * a finished phase) is. `trimMemory()` destroys every free one.
  */
-import type { MemoryStats, Storage } from '../backend.js';
-import { DeviceLostError, DeviceShutdownError, ShaderCompileError } from '../errors.js';
-import { type Program, programSource } from '../../kernels/program.js';
+import type { MemoryStats, Storage } from './types.js';
+import { DeviceLostError, DeviceShutdownError, ShaderCompileError } from './errors.js';
+import { type Program, programSource } from './program.js';
 import { BufferPool } from './buffer-pool.js';
 import type { GpuContext } from './device.js';
 import { GpuTexture, texelBytes, TexturePool } from './texture-pool.js';
