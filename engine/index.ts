@@ -10,6 +10,8 @@ export { tidy, keep } from './scope.js';
 export { init, shutdown, getBackend, setBackend, memoryStats, trimMemory, flush, sync } from './registry.js';
 export { DeviceShutdownError, DeviceLostError, ShaderCompileError } from '../gpu/errors.js';
 export type { BackendName, DeviceDescription, InitOptions } from './registry.js';
+export type { ProfileName, KernelFamily, KernelOverrides, TuningTable, TunedEntry, PlanRecord, KernelSettings } from '../gpu/profile.js';
+export { KERNEL_FAMILIES, PROFILE_NAMES, profileFor, parseKernelOverrides, settingsFor } from '../gpu/profile.js';
 export type { Activation, Backend, MemoryStats, SgdConfig, AdamConfig } from './backend.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation.js';

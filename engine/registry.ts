@@ -6,6 +6,7 @@
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { settleOnShutdown } from '../gpu/errors.js';
+import { checkProfileName, type KernelOverrides, type ProfileName, type TuningTable } from '../gpu/profile.js';
 
 export type BackendName = 'webgpu' | 'cpu';
 
@@ -14,6 +15,8 @@ export interface DeviceDescription {
   adapter: string;
   featureLevel: 'core' | 'compatibility' | 'cpu';
   limits: Record<string, number>;
+  /** WebGPU: the device profile the kernel planners follow, and why. */
+  profile?: { name: ProfileName; reason: string };
 }
 
 interface Entry {
@@ -40,6 +43,19 @@ export interface InitOptions {
    * `trimMemory()` or `shutdown()`.
    */
   maxPooledBytes?: number;
+  /**
+   * WebGPU: the device profile kernel planners follow ('llvmpipe' for CPU rasterizers, 'gpu' for
+   * GPUs). Default: chosen from the adapter's info, or `WGPRUNE_PROFILE`.
+   */
+  profile?: ProfileName;
+  /**
+   * WebGPU: force a kernel variant per family, e.g. `{ matmul: 'tiled-16x4' }` (the
+   * `WGPRUNE_KERNEL=matmul=tiled-16x4` variable does the same); a variant that does not apply to
+   * a problem is an error naming the candidates. `{}` clears what was forced.
+   */
+  kernels?: KernelOverrides;
+  /** WebGPU: winners measured on this adapter by the tuner (`wgprune tune`); `null` drops them. */
+  tuning?: TuningTable | null;
 }
 
 export async function init(options: InitOptions = {}): Promise<DeviceDescription> {
@@ -80,12 +96,23 @@ async function webgpuEntry(options: InitOptions): Promise<Entry> {
     if (typeof v === 'number') limits[key] = v;
   }
   const backend = new WebGpuBackend(ctx, { maxPooledBytes: options.maxPooledBytes });
+  const description: DeviceDescription = { backend: 'webgpu', adapter: ctx.adapterName, featureLevel: ctx.featureLevel, limits };
+  const configure = (o: InitOptions) => {
+    if (o.maxPooledBytes !== undefined) backend.rt.maxPooledBytes = o.maxPooledBytes;
+    const s = backend.rt.settings;
+    if (o.profile !== undefined) {
+      s.profile = checkProfileName(o.profile, 'init');
+      s.profileReason = 'init({ profile })';
+    }
+    if (o.kernels !== undefined) s.forced = { ...o.kernels };
+    if (o.tuning !== undefined) s.tuned = o.tuning;
+    description.profile = { name: s.profile, reason: s.profileReason };
+  };
+  configure(options);
   return {
     backend,
-    description: { backend: 'webgpu', adapter: ctx.adapterName, featureLevel: ctx.featureLevel, limits },
-    configure: (o) => {
-      if (o.maxPooledBytes !== undefined) backend.rt.maxPooledBytes = o.maxPooledBytes;
-    },
+    description,
+    configure,
     trim: () => backend.rt.trimMemory(),
     isLost: () => backend.rt.isLost,
   };

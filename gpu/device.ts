@@ -13,6 +13,8 @@
  * anyway and also says which adapter was picked.
  */
 
+import type { AdapterFacts } from './profile.js';
+
 export interface GpuContext {
   /** The navigator.gpu-like instance; kept alive on purpose (see above). */
   readonly instance: GPU;
@@ -20,6 +22,8 @@ export interface GpuContext {
   readonly device: GPUDevice;
   readonly featureLevel: 'core' | 'compatibility';
   readonly adapterName: string;
+  /** The adapter's info as planners see it (device profile, tuning-table key). */
+  readonly facts: AdapterFacts;
 }
 
 const INSTALL_HINT =
@@ -122,7 +126,8 @@ export async function acquireDevice(): Promise<GpuContext> {
     const info = adapter.info;
     const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
     note(`using ${adapterName} (${featureLevel})`);
-    return { instance, adapter, device, featureLevel, adapterName };
+    const facts: AdapterFacts = { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '', description: info?.description ?? '', featureLevel };
+    return { instance, adapter, device, featureLevel, adapterName, facts };
   }
   throw new Error(INSTALL_HINT);
 }

@@ -21,6 +21,7 @@ import type { MemoryStats, Storage } from './types.js';
 import { DeviceLostError, DeviceShutdownError, ShaderCompileError } from './errors.js';
 import { type Program, programSource } from './program.js';
 import { BufferPool } from './buffer-pool.js';
+import { deviceSettings, type KernelSettings } from './profile.js';
 import type { GpuContext } from './device.js';
 import { GpuTexture, texelBytes, TexturePool } from './texture-pool.js';
 
@@ -69,6 +70,8 @@ export class GpuRuntime {
   maxPooledBytes: number;
   /** How long free memory past the mark must sit unused before it goes (with IDLE_SUBMITS submits). */
   idleMs = IDLE_MS;
+  /** Device profile, forced variants and tuning table: what the kernel planners read. */
+  settings: KernelSettings;
   /** Submits so far (the pools' clock). */
   private submits = 0;
 
@@ -104,6 +107,7 @@ export class GpuRuntime {
     this.pool = new BufferPool(this.device, clock);
     this.texturePool = new TexturePool(this.device, clock);
     this.maxPooledBytes = options.maxPooledBytes ?? DEFAULT_MAX_POOLED_BYTES;
+    this.settings = deviceSettings(ctx.facts, this.device.limits);
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.asyncError ??= new Error(`webgpu: ${ev.error.message}`);
     };
