@@ -137,6 +137,8 @@ export interface PlanRecord {
   variant: string;
   source: 'forced' | 'tuned' | 'rule';
   why: string;
+  /** The planner's own arguments for this problem (geometry, epilogue…), so a tuner can plan and run it again. */
+  args?: unknown;
 }
 
 function envValue(name: string): string | undefined {

@@ -25,6 +25,7 @@ export function choose<P>(
   problem: string,
   candidates: ReadonlyArray<Candidate<P>>,
   rule: () => { variant: string; why: string },
+  args?: unknown,
 ): Chosen<P> {
   const find = (v: string) => candidates.find((c) => c.variant === v);
   let picked: Candidate<P> | undefined;
@@ -52,7 +53,7 @@ export function choose<P>(
     source = 'rule';
     why = `${s.profile} profile: ${r.why}`;
   }
-  const record: PlanRecord = { family, problem, variant: picked.variant, source, why };
+  const record: PlanRecord = { family, problem, variant: picked.variant, source, why, ...(args === undefined ? {} : { args }) };
   s.onPlan?.(record);
   return { ...picked, record };
 }
