@@ -8,7 +8,7 @@ import type { StudyResults } from '../../study/results.js';
 import { median } from '../stats.js';
 import { batchOrder, formatOrder, hasAccuracy, methodOrder } from '../summary.js';
 import type { Source } from '../source.js';
-import { PLOT_CONFIG, type Plot } from './plot.js';
+import { PLOT_CONFIG, type Plot, sourceColor } from './plot.js';
 
 const TITLE = 'Accuracy vs measured latency (Pareto front)';
 const UNPRUNED = 'unpruned dense';
@@ -61,7 +61,7 @@ export function paretoPlot(sources: Source[], compare = false): Plot {
   const x = { field: 'latencyMs', type: 'quantitative' as const, title: `latency at ${batches.length === 1 ? `batch ${batches[0]}` : 'the largest batch'} (ms per forward pass, median, log)`, scale: { type: 'log' as const, nice: false, padding: 12 } };
   const y = { field: 'accuracy', type: 'quantitative' as const, title: 'final test accuracy (%)', scale: { zero: false } };
   const colour = compare
-    ? { field: 'source', type: 'nominal' as const, title: 'source (adapter — date)', scale: { domain: sources.map((s) => s.label) } }
+    ? sourceColor(sources.map((s) => s.label))
     : { field: 'method', type: 'nominal' as const, title: 'method', scale: { domain: methods } };
   const shape = { field: 'format', type: 'nominal' as const, title: 'format', scale: { domain: formats } };
   return {

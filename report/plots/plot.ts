@@ -33,3 +33,8 @@ export const FORMAT_COLORS: Record<string, string> = {
 export function formatColorScale(domain: string[]) {
   return { domain, range: domain.map((f) => FORMAT_COLORS[f] ?? '#888888') };
 }
+
+/** Colour by study source when several results files are compared (legend: the adapter and date of each). */
+export function sourceColor(labels: string[]) {
+  return { field: 'source', type: 'nominal' as const, title: 'source (adapter — date)', scale: { domain: labels } };
+}

@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { formatOrder } from '../summary.js';
 import type { Source } from '../source.js';
-import { formatColorScale, PLOT_CONFIG, type Plot } from './plot.js';
+import { formatColorScale, PLOT_CONFIG, type Plot, sourceColor } from './plot.js';
 
 const TITLE = 'Measured speedup vs FLOP speedup';
 const X_TITLE = 'FLOP speedup (×, log)';
@@ -40,7 +40,7 @@ export function speedupPlot(sources: Source[], compare = false): Plot {
   const x = { field: 'x', type: 'quantitative' as const, title: X_TITLE, scale };
   const y = { field: 'y', type: 'quantitative' as const, title: Y_TITLE, scale };
   const colour = compare
-    ? { field: 'source', type: 'nominal' as const, title: 'source (adapter — date)', scale: { domain: sources.map((s) => s.label) } }
+    ? sourceColor(sources.map((s) => s.label))
     : { field: 'format', type: 'nominal' as const, title: 'format', scale: formatColorScale(formats) };
   const shape = compare
     ? { field: 'format', type: 'nominal' as const, title: 'format', scale: { domain: formats } }
