@@ -6,7 +6,7 @@
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { settleOnShutdown } from '../gpu/errors.js';
-import { checkProfileName, type KernelOverrides, type ProfileName, type TuningTable } from '../gpu/profile.js';
+import { adapterKey, checkProfileName, type KernelOverrides, type ProfileName, type TuningTable } from '../gpu/profile.js';
 
 export type BackendName = 'webgpu' | 'cpu';
 
@@ -32,6 +32,31 @@ interface Entry {
 
 const entries = new Map<BackendName, Entry>();
 let current: BackendName | null = null;
+
+/**
+ * Where a WebGPU backend finds the tuning table measured on its adapter when `init()` is not
+ * given one: called with the adapter's key (`adapterKey`), it returns the table or null. The
+ * package's Node entry and CLI register a file cache here (`wgprune tune` writes it); browsers
+ * register nothing, so the profile's rules apply until `init({ tuning })` brings a table.
+ */
+export type TuningSource = (adapter: string) => TuningTable | null | Promise<TuningTable | null>;
+let tuningSource: TuningSource | null = null;
+
+/** Registers (or with null removes) the tuning source read when a WebGPU backend starts. */
+export function setTuningSource(source: TuningSource | null): void {
+  tuningSource = source;
+}
+
+/** The registered source's table for an adapter; a failing source is reported and ignored (the rules apply). */
+async function sourcedTuning(adapter: string): Promise<TuningTable | null> {
+  if (!tuningSource) return null;
+  try {
+    return await tuningSource(adapter);
+  } catch (e) {
+    console.warn(`wgprune: no tuning table loaded: ${(e as Error).message}`);
+    return null;
+  }
+}
 
 export interface InitOptions {
   backend?: BackendName;
@@ -109,6 +134,7 @@ async function webgpuEntry(options: InitOptions): Promise<Entry> {
     description.profile = { name: s.profile, reason: s.profileReason };
   };
   configure(options);
+  if (options.tuning === undefined) backend.rt.settings.tuned = await sourcedTuning(adapterKey(ctx.facts));
   return {
     backend,
     description,
