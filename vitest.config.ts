@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The CLI tests run dist/cli.js: build it once, before every test file.
     globalSetup: ['test/helpers/build-once.ts'],
+    // The sources are browser-safe: WebGPU comes from Dawn, registered in every test file's process.
+    setupFiles: ['test/helpers/dawn-setup.ts'],
     exclude: ['test/browser/**'],
     // Dawn is a native addon: run test files in child processes, two at a time (2 cores).
     pool: 'forks',

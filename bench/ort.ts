@@ -15,8 +15,8 @@ import { writeFileSync } from 'node:fs';
 import { Generator, init, noGrad, sync, tensor, tidy } from '../engine/internal.js';
 import { createModel, type Module, toOnnx } from '../nn/index.js';
 import { compact, prune } from '../pruning/index.js';
-import { describeProtocol, measure, type Measurement, profile, type ProtocolOptions, runOnOrt, timeOnOrt } from '../measure/index.js';
-import type { OrtRuntime } from '../measure/ort.js';
+import { describeProtocol, measure, type Measurement, profile, type ProtocolOptions } from '../measure/index.js';
+import { type OrtRuntime, runOnOrt, timeOnOrt } from '../measure/ort.js';
 
 export interface OrtBenchOptions {
   json?: string;

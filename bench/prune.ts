@@ -26,9 +26,10 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BackendName, Generator, init, shutdown } from '../engine/internal.js';
+import { useDawn } from '../gpu/dawn.js';
 import {
   Adam, CosineAnnealingLR, createModel, evaluate, loadCheckpoint, loadMnist, type MnistDataset, type Module, saveCheckpoint, SGD, trainEpoch,
-} from '../nn/index.js';
+} from '../nn/node.js';
 import { iterativePrune, LotteryTicket, type Scope, sparsityReport } from '../pruning/index.js';
 
 const OPTIONS = {
@@ -219,6 +220,7 @@ async function lottery(data: Data, c: Record<Key, string>) {
 }
 
 async function main(): Promise<void> {
+  useDawn();
   const c = config();
   const targets = c.targets.split(',').map((s) => s.trim()).filter(Boolean);
   const known = ['lenet300-imp', 'lenet5-imp', 'lottery'];

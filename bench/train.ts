@@ -11,7 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as wg from '../engine/internal.js';
-import { batches, createModel, CosineAnnealingLR, loadMnist, SGD } from '../nn/index.js';
+import { useDawn } from '../gpu/dawn.js';
+import { batches, createModel, CosineAnnealingLR, loadMnist, SGD } from '../nn/node.js';
 import { fit } from '../nn/fit.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';
 import { tfjsLenet5 } from './peers/tfjs-lenet5.js';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
   },
 });
 
+useDawn();
 const device = await wg.init();
 console.log(`device: ${device.adapter} (${device.featureLevel}), ${new Date().toISOString().slice(0, 10)}`);
 const [train, test] = await Promise.all([loadMnist('train'), loadMnist('test')]);

@@ -20,7 +20,7 @@ import { Generator, init, noGrad, tensor } from '../engine/internal.js';
 import { countParameters, MODELS, type Module, toOnnx } from '../nn/index.js';
 import { MAX_OPSET } from '../nn/onnx/graph.js';
 import { MIN_EXPORT_OPSET } from '../nn/onnx/export.js';
-import { compact, loadModelCheckpoint } from '../pruning/index.js';
+import { compact, loadModelCheckpoint } from '../pruning/node.js';
 import { runOnOrt } from '../measure/ort.js';
 
 export interface ExportOptions {

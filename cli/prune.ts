@@ -33,12 +33,12 @@ import { type BackendName, Generator, init } from '../engine/internal.js';
 import {
   evaluate, loadMnist, MODELS, NonFiniteLossError, saveCheckpoint, SGD, Adam, syntheticCifar, trainEpoch,
   type ArrayDataset, type EvalStats, type Module, type NonFinitePolicy,
-} from '../nn/index.js';
+} from '../nn/node.js';
 import { checkCheckpointOut } from '../nn/checkpoint-out.js';
 import type { Criterion } from '../pruning/criteria.js';
 import { GradientAccumulator } from '../pruning/gradient.js';
 import { type Granularity, parseGranularity } from '../pruning/granularity.js';
-import { loadModelCheckpoint } from '../pruning/load.js';
+import { loadModelCheckpoint } from '../pruning/load-file.js';
 import { removeAll } from '../pruning/masked.js';
 import { type Normalization, prune, type PruneOptions, type PruneResult, type Scope } from '../pruning/prune.js';
 import { sparsityReport, type SparsityReport } from '../pruning/report.js';

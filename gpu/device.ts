@@ -1,16 +1,16 @@
 /**
- * Device acquisition: core adapter first, then a compatibility adapter (Dawn's
- * OpenGL ES backend, which on a GPU-less Linux machine runs on Mesa llvmpipe).
+ * Device acquisition: core adapter first, then a compatibility adapter.
  *
- * In Node the GPU instance returned by the `webgpu` package's `create()` must stay
- * strongly referenced for the whole life of the device: if only the device is kept,
- * V8 may collect the instance and Dawn later crashes (futex errors, segfaults, hangs).
- * `GpuContext` therefore holds instance, adapter and device together.
+ * Where the WebGPU implementation comes from is a seam: a `GpuProvider` lists candidate
+ * instances. In a browser the default provider is `navigator.gpu`; Node has no WebGPU of its
+ * own, so the package's Node entry registers Dawn (the `webgpu` npm package) with
+ * `setGpuProvider` when it is imported. This module itself imports nothing Node-specific, so it
+ * bundles for browsers.
  *
- * Dawn writes warnings straight to the process's stderr while it looks for adapters. The one
- * about a missing Vulkan loader is avoided by not probing Vulkan when its loader is not
- * installed (on Linux it is the only source of core adapters); `WGPRUNE_VERBOSE=1` probes
- * anyway and also says which adapter was picked.
+ * In Node the GPU instance returned by the `webgpu` package's `create()` must stay strongly
+ * referenced for the whole life of the device: if only the device is kept, V8 may collect the
+ * instance and Dawn later crashes (futex errors, segfaults, hangs). `GpuContext` therefore holds
+ * instance, adapter and device together.
  */
 
 import type { AdapterFacts } from './profile.js';
@@ -26,44 +26,29 @@ export interface GpuContext {
   readonly facts: AdapterFacts;
 }
 
-const INSTALL_HINT =
-  'No WebGPU adapter found. On Linux without a GPU, install Mesa (EGL + GLES on llvmpipe): ' +
-  '`sudo apt-get install -y libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri` and keep EGL_PLATFORM=surfaceless ' +
-  '(wgprune sets it when unset); or run `scripts/setup.sh`. With a GPU, install its Vulkan driver. ' +
-  "Or use the CPU backend: init({ backend: 'cpu' }). Set WGPRUNE_VERBOSE=1 to see Dawn's own messages.";
+/** One place to ask for an adapter: a navigator.gpu-like instance and the feature level to request. */
+export interface GpuCandidate {
+  instance: GPU;
+  featureLevel: 'core' | 'compatibility';
+}
 
-/** WGPRUNE_VERBOSE=1: Dawn's start-up warnings are not avoided, and the adapter search is logged. */
-function verbose(): boolean {
+/** Where WebGPU comes from: candidates tried in order, and what to tell the user when none has an adapter. */
+export interface GpuProvider {
+  /** Short name for messages, e.g. 'navigator.gpu' or 'Dawn (webgpu package)'. */
+  readonly name: string;
+  /** Candidate makers, tried in order until one gives an adapter; may throw when the implementation is missing. */
+  candidates(): Promise<Array<() => GpuCandidate>>;
+  /** The message of the error thrown when no candidate gives an adapter. */
+  readonly noAdapterHint: string;
+}
+
+/** WGPRUNE_VERBOSE=1 (Node): the adapter search is logged. */
+export function verboseGpu(): boolean {
   return typeof process !== 'undefined' && process.env?.WGPRUNE_VERBOSE === '1';
 }
 
-function note(line: string): void {
-  if (verbose()) console.error(`wgprune: ${line}`);
-}
-
-const MULTIARCH: Partial<Record<string, string>> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
-
-/**
- * False when, on Linux, the Vulkan loader (libvulkan.so.1) is certainly not installed: not in
- * LD_LIBRARY_PATH, the standard library folders nor the dynamic linker's cache. Without a cache
- * to consult (musl, NixOS) it answers true and Dawn's own probe decides.
- */
-export async function vulkanLoaderMayExist(): Promise<boolean> {
-  if (process.platform !== 'linux') return true;
-  const { existsSync, readFileSync } = await import('node:fs');
-  const lib = 'libvulkan.so.1';
-  const multiarch = MULTIARCH[process.arch];
-  const dirs = [
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib',
-    ...(multiarch ? [`/lib/${multiarch}`, `/usr/lib/${multiarch}`] : []),
-  ];
-  if (dirs.some((d) => existsSync(`${d}/${lib}`))) return true;
-  try {
-    return readFileSync('/etc/ld.so.cache').includes(lib);
-  } catch {
-    return true;
-  }
+export function noteGpu(line: string): void {
+  if (verboseGpu()) console.error(`wgprune: ${line}`);
 }
 
 /** Compute limits worth raising from the (low) defaults to what the adapter offers. */
@@ -79,42 +64,50 @@ const LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-type Candidate = { instance: GPU; featureLevel: 'core' | 'compatibility' };
+const NO_WEBGPU =
+  'webgpu: navigator.gpu is not available. In a browser, use one with WebGPU enabled (Chromium: --enable-unsafe-webgpu where it is off); ' +
+  "in Node, import wgprune's Node entry ('wgprune' resolves to it under Node, or 'wgprune/node'), which brings Dawn (the 'webgpu' package). " +
+  "Or use the CPU backend: init({ backend: 'cpu' }).";
 
-async function nodeCandidates(): Promise<Array<() => Candidate>> {
-  if (process.platform === 'linux' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
-  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-  try {
-    mod = (await import('webgpu')) as unknown as typeof mod;
-  } catch (e) {
-    throw new Error(`webgpu: the 'webgpu' npm package (Dawn for Node) could not be loaded: ${(e as Error).message}. Run \`npm install\`.`);
-  }
-  // WebGPU constants such as GPUBufferUsage live on the globals object.
-  for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  const core = (): Candidate => ({ instance: mod.create([]), featureLevel: 'core' });
-  const compatibility = (): Candidate => ({ instance: mod.create(['backend=opengles']), featureLevel: 'compatibility' });
-  if (verbose() || (await vulkanLoaderMayExist())) return [core, compatibility];
-  note('no Vulkan loader (libvulkan.so.1) installed: not probing for a core adapter');
-  return [compatibility];
+/** The browser's own WebGPU: `navigator.gpu`, core adapter first, then compatibility. */
+export const navigatorGpuProvider: GpuProvider = {
+  name: 'navigator.gpu',
+  async candidates() {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) throw new Error(NO_WEBGPU);
+    return [
+      () => ({ instance: gpu, featureLevel: 'core' }),
+      () => ({ instance: gpu, featureLevel: 'compatibility' }),
+    ];
+  },
+  noAdapterHint:
+    'No WebGPU adapter found: navigator.gpu exists but offers no adapter (is hardware acceleration or WebGPU disabled, or the GPU blocklisted?). ' +
+    "Or use the CPU backend: init({ backend: 'cpu' }).",
+};
+
+let provider: GpuProvider = navigatorGpuProvider;
+
+/**
+ * Sets where `init()` gets WebGPU from (default: `navigator.gpu`). The Node entry sets Dawn;
+ * pass another provider to use a different implementation, or `null` to go back to `navigator.gpu`.
+ * Takes effect at the next device acquisition (a live backend keeps its device).
+ */
+export function setGpuProvider(next: GpuProvider | null): void {
+  provider = next ?? navigatorGpuProvider;
 }
 
-function browserCandidates(): Array<() => Candidate> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) throw new Error('webgpu: navigator.gpu is not available in this browser (enable WebGPU, e.g. --enable-unsafe-webgpu).');
-  return [
-    () => ({ instance: gpu, featureLevel: 'core' }),
-    () => ({ instance: gpu, featureLevel: 'compatibility' }),
-  ];
+/** The provider the next device acquisition will use. */
+export function gpuProvider(): GpuProvider {
+  return provider;
 }
 
 export async function acquireDevice(): Promise<GpuContext> {
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  const candidates = isNode ? await nodeCandidates() : browserCandidates();
-  for (const make of candidates) {
+  const source = provider;
+  for (const make of await source.candidates()) {
     const { instance, featureLevel } = make();
     const adapter = await instance.requestAdapter({ featureLevel, powerPreference: 'high-performance' } as GPURequestAdapterOptions);
     if (!adapter) {
-      note(`no ${featureLevel} adapter`);
+      noteGpu(`${source.name}: no ${featureLevel} adapter`);
       continue;
     }
     const requiredLimits: Record<string, number> = {};
@@ -125,9 +118,9 @@ export async function acquireDevice(): Promise<GpuContext> {
     const device = await adapter.requestDevice({ requiredLimits, label: 'wgprune' });
     const info = adapter.info;
     const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
-    note(`using ${adapterName} (${featureLevel})`);
+    noteGpu(`using ${adapterName} (${featureLevel}) from ${source.name}`);
     const facts: AdapterFacts = { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '', description: info?.description ?? '', featureLevel };
     return { instance, adapter, device, featureLevel, adapterName, facts };
   }
-  throw new Error(INSTALL_HINT);
+  throw new Error(source.noAdapterHint);
 }

@@ -13,7 +13,7 @@
  */
 import { open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { tempPathFor } from './safetensors.js';
+import { tempPathFor } from './safetensors-file.js';
 
 /** A refused output path; `exitCode` 2 marks it as bad input for the command line. */
 export class CheckpointOutError extends Error {

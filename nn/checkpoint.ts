@@ -1,14 +1,15 @@
 /**
- * Model checkpoints as safetensors files.
+ * Model checkpoints in the safetensors format, as bytes (browsers included): `saveCheckpointBytes`,
+ * `checkpointBlob` and `loadCheckpointBytes`. Files (Node) are in ./checkpoint-file.ts.
  *
  * Written against a structural interface so any module with a state dict works.
- * Loading validates the whole file against the model (names, shapes, byte
+ * Loading validates the whole checkpoint against the model (names, shapes, byte
  * lengths) before touching it, and refuses a mismatch with a message naming the
  * offending keys. Non-finite values (NaN, ±Infinity: a diverged run) are named in a
  * warning when saved or loaded, or refused with `nonFinite: 'error'`.
  */
 import { type Tensor, tensor } from '../engine/internal.js';
-import { type DecodedTensor, encodeSafetensors, loadSafetensors, readTensorEntries, type SafetensorsMetadata, writeFileAtomic } from './safetensors.js';
+import { type DecodedSafetensors, type DecodedTensor, decodeSafetensors, encodeSafetensors, readTensorEntries, type SafetensorsEntry, type SafetensorsMetadata } from './safetensors.js';
 
 export interface StatefulModule {
   stateDict(): Map<string, Tensor>;
@@ -108,18 +109,49 @@ export interface LoadedCheckpoint {
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 const list = (keys: string[]) => keys.map((k) => `'${k}'`).join(', ');
 
+/** How a save names itself in messages: `label` before a refusal or warning, `read` before a tensor that cannot be read. */
+export interface SaveNames {
+  /** E.g. "saveCheckpoint out.safetensors". */
+  label: string;
+  /** E.g. "saveSafetensors out.safetensors". */
+  read: string;
+  /** The destination, recorded on a NonFiniteValuesError. */
+  source: string;
+  /** Ends the refusal message, e.g. "; any previous file there is kept". */
+  refusedNote: string;
+}
+
 /**
- * Saves the model's state dict (parameters and buffers) atomically. A state holding NaN or
- * ±Infinity is written with a warning naming the tensors, or — with `nonFinite: 'error'` —
- * refused with a NonFiniteValuesError, keeping any previous file at `path`.
+ * The model's state dict read back to the host, in order, with the non-finite policy applied
+ * (a warning naming the tensors, or a NonFiniteValuesError with `nonFinite: 'error'`).
  */
-export async function saveCheckpoint(path: string, model: StatefulModule, metadata?: SafetensorsMetadata, options: SaveCheckpointOptions = {}): Promise<void> {
-  const entries = await readTensorEntries(path, model.stateDict());
+export async function checkpointEntries(model: StatefulModule, options: SaveCheckpointOptions, names: SaveNames): Promise<Array<[string, SafetensorsEntry]>> {
+  const entries = await readTensorEntries(names.read, model.stateDict());
   const policy = options.nonFinite ?? 'warn';
   const bad = policy === 'allow' ? [] : findNonFinite(entries);
-  if (bad.length && policy === 'error') throw new NonFiniteValuesError(path, bad, `saveCheckpoint ${path}: not saved: ${nonFiniteSummary(bad)}; any previous file there is kept`);
-  if (bad.length) (options.onWarning ?? console.warn)(`saveCheckpoint ${path}: ${nonFiniteSummary(bad)}; saved as they are`);
-  await writeFileAtomic(path, encodeSafetensors(entries, metadata));
+  if (bad.length && policy === 'error') throw new NonFiniteValuesError(names.source, bad, `${names.label}: not saved: ${nonFiniteSummary(bad)}${names.refusedNote}`);
+  if (bad.length) (options.onWarning ?? console.warn)(`${names.label}: ${nonFiniteSummary(bad)}; saved as they are`);
+  return entries;
+}
+
+/**
+ * The model's state dict (parameters and buffers) as safetensors bytes, with optional string
+ * metadata. A state holding NaN or ±Infinity is encoded with a warning naming the tensors, or —
+ * with `nonFinite: 'error'` — refused with a NonFiniteValuesError.
+ */
+export async function saveCheckpointBytes(model: StatefulModule, metadata?: SafetensorsMetadata, options: SaveCheckpointOptions = {}): Promise<Uint8Array> {
+  const names = { label: 'saveCheckpointBytes', read: 'saveCheckpointBytes', source: 'checkpoint bytes', refusedNote: '' };
+  return encodeSafetensors(await checkpointEntries(model, options, names), metadata);
+}
+
+/**
+ * The model's checkpoint as a Blob (type application/octet-stream), e.g. for a download link in
+ * a browser: `URL.createObjectURL(await checkpointBlob(model))`. Same checks as saveCheckpointBytes.
+ */
+export async function checkpointBlob(model: StatefulModule, metadata?: SafetensorsMetadata, options: SaveCheckpointOptions = {}): Promise<Blob> {
+  if (typeof Blob === 'undefined') throw new Error('checkpointBlob: Blob is not available here; use saveCheckpointBytes');
+  const bytes = await saveCheckpointBytes(model, metadata, options);
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
 }
 
 /** Problems between a checkpoint's tensors and the model's state; empty when they match. */
@@ -141,19 +173,27 @@ export function checkpointMismatches(file: Map<string, DecodedTensor>, state: Ma
   return { missing, unexpected, problems };
 }
 
+/** Checkpoint bytes as accepted by loadCheckpointBytes. */
+export type CheckpointBytes = Uint8Array | ArrayBuffer | ArrayBufferView | Blob;
+
+export interface LoadCheckpointBytesOptions extends LoadCheckpointOptions {
+  /** Names the checkpoint in error messages (a file name, a URL); default 'checkpoint bytes'. */
+  name?: string;
+}
+
 /**
- * Loads a checkpoint into `model`. The file is parsed and checked in full first;
- * on any problem it throws and the model is left untouched. The values are
- * uploaded to each model tensor's backend, handed to `loadStateDict`, and the
- * temporaries are disposed.
+ * Loads decoded checkpoint tensors into `model`: everything is checked first (keys, shapes,
+ * non-finite policy), and on any problem it throws with the model untouched. The values are
+ * uploaded to each model tensor's backend, handed to `loadStateDict`, and the temporaries are
+ * disposed. `source` names the checkpoint in messages, `label` the caller.
  */
-export async function loadCheckpoint(path: string, model: StatefulModule, options: LoadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
+export function applyCheckpoint(model: StatefulModule, decoded: DecodedSafetensors, options: LoadCheckpointOptions, source: string, label: string): LoadedCheckpoint {
   const strict = options.strict ?? true;
-  const { tensors: file, metadata } = await loadSafetensors(path);
+  const { tensors: file, metadata } = decoded;
   const state = model.stateDict();
   const { missing, unexpected, problems } = checkpointMismatches(file, state, strict);
-  if (problems.length) throw new Error(`loadCheckpoint ${path}: the checkpoint does not match the model: ${problems.join('; ')}`);
-  checkFiniteCheckpoint(path, [...file].filter(([k]) => state.has(k)), options.nonFinite, options.onWarning);
+  if (problems.length) throw new Error(`${label}: the checkpoint does not match the model: ${problems.join('; ')}`);
+  checkFiniteCheckpoint(source, [...file].filter(([k]) => state.has(k)), options.nonFinite, options.onWarning);
   const temps = new Map<string, Tensor>();
   try {
     for (const [key, target] of state) {
@@ -165,4 +205,26 @@ export async function loadCheckpoint(path: string, model: StatefulModule, option
     for (const t of temps.values()) t.dispose();
   }
   return { metadata, loaded: [...temps.keys()], missing, unexpected };
+}
+
+/** The bytes of a Uint8Array, ArrayBuffer, other typed array or Blob. */
+export async function checkpointBytesOf(source: CheckpointBytes, caller: string): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  const got = source === null ? 'null' : typeof source === 'object' ? (source as object).constructor?.name ?? 'object' : typeof source;
+  throw new TypeError(`${caller}: expected the checkpoint as a Uint8Array, ArrayBuffer or Blob, got ${got}`);
+}
+
+/**
+ * Loads a checkpoint from safetensors bytes (or a Blob, e.g. a File from an <input>) into
+ * `model`. The bytes are parsed and checked in full first; on any problem (corrupt or truncated
+ * bytes, keys or shapes that do not match the model) it throws and the model is left untouched.
+ */
+export async function loadCheckpointBytes(model: StatefulModule, source: CheckpointBytes, options: LoadCheckpointBytesOptions = {}): Promise<LoadedCheckpoint> {
+  const name = options.name ?? 'checkpoint bytes';
+  const label = options.name ? `loadCheckpointBytes ${name}` : 'loadCheckpointBytes';
+  const bytes = await checkpointBytesOf(source, label);
+  return applyCheckpoint(model, decodeSafetensors(bytes, { name }), options, name, label);
 }

@@ -1,4 +1,7 @@
-/** nn: modules, layers, initialisation, losses, optimizers, schedules and models. Builds on engine/ only. */
+/**
+ * nn: modules, layers, initialisation, losses, optimizers, schedules and models. Builds on engine/ only.
+ * Browser-safe: what reads or writes files (checkpoint files, MNIST, IDX files) is added by ./node.ts.
+ */
 export { Module, cloneTensor } from './module.js';
 export type { StateDict, LoadStateDictOptions, LoadStateDictResult, RegisterBufferOptions, ParamOverride, CreateOptions } from './module.js';
 export * as init from './init.js';
@@ -28,17 +31,17 @@ export { LRScheduler, StepLR, MultiStepLR, CosineAnnealingLR } from './optim/sch
 export { countParameters } from './count.js';
 export { createModel, modelNames, MODELS, lenet300, lenet5, mnistCnn2, conv4 } from './models/index.js';
 export type { CreateModelOptions, ModelSpec, Conv4Options, LeNet5Options } from './models/index.js';
-export { loadMnist, MNIST_MEAN, MNIST_STD } from './data/mnist.js';
-export type { MnistDataset, MnistOptions } from './data/mnist.js';
 export { batches, numBatches, shuffledIndices } from './data/loader.js';
 export type { ArrayDataset, Batch, BatchOptions } from './data/loader.js';
 export { syntheticCifar } from './data/synthetic-cifar.js';
-export { parseIdx, readIdxFile } from './data/idx.js';
-export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, removeStaleTempFiles } from './safetensors.js';
-export { saveCheckpoint, loadCheckpoint, findNonFinite, NonFiniteValuesError } from './checkpoint.js';
-export type { LoadCheckpointOptions, SaveCheckpointOptions, NonFinitePolicy, NonFiniteTensor } from './checkpoint.js';
-export { checkCheckpointOut, CheckpointOutError } from './checkpoint-out.js';
-export type { CheckpointOutOptions } from './checkpoint-out.js';
+export { parseIdx } from './data/idx.js';
+export type { IdxArray, IdxKind, ParseIdxOptions } from './data/idx.js';
+export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
+export type { SafetensorsEntry, SafetensorsMetadata, DecodedSafetensors, DecodedTensor, DecodeOptions } from './safetensors.js';
+export { saveCheckpointBytes, loadCheckpointBytes, checkpointBlob, findNonFinite, NonFiniteValuesError } from './checkpoint.js';
+export type {
+  CheckpointBytes, LoadCheckpointOptions, LoadCheckpointBytesOptions, LoadedCheckpoint, SaveCheckpointOptions, NonFinitePolicy, NonFiniteTensor, StatefulModule,
+} from './checkpoint.js';
 export { trainEpoch, evaluate, NonFiniteLossError } from './train.js';
 export type { EpochStats, EvalStats, BatchProgress } from './train.js';
 export { fit } from './fit.js';

@@ -33,5 +33,5 @@ export { buildDependencyGraph, DependencyGraph, InputShapeError, traceModel, Uns
 export type { ChannelGroup, GroupMember, Trace, TraceOp, TraceOptions } from './graph/index.js';
 export { compact, compactWithPlan, planCompaction } from './compact.js';
 export type { CompactOptions, CompactionPlan, CompactReportOptions, CompactSummary, LayerCompaction } from './compact.js';
-export { loadModelCheckpoint } from './load.js';
+export { loadModelCheckpointBytes } from './load.js';
 export type { LoadedModel, LoadModelOptions } from './load.js';

@@ -1,7 +1,8 @@
 /**
- * Loads a checkpoint of a registered architecture, masked or not:
+ * Loads a checkpoint of a registered architecture, masked or not, from safetensors bytes
+ * (browsers included; files in Node: `loadModelCheckpoint` in ./load-file.ts):
  *
- *   const { model, arch, metadata } = await loadModelCheckpoint('lenet5-pruned.safetensors');
+ *   const { model, arch, metadata } = await loadModelCheckpointBytes(bytes, { name: 'lenet5-pruned.safetensors' });
  *
  * The architecture comes from `arch` or from the file's `model` metadata entry (written by
  * `wgprune train` and `wgprune prune`); when both are given they must agree. A file holding
@@ -10,8 +11,8 @@
  * is loaded: a mismatch is refused with the keys and shapes that differ. Tensors holding NaN or
  * ±Infinity (a diverged run) are named in a warning, or refused with `nonFinite: 'error'`.
  */
-import { createModel, loadSafetensors, MODELS, type Module } from '../nn/index.js';
-import { checkFiniteCheckpoint, checkpointMismatches, loadCheckpoint, type NonFinitePolicy } from '../nn/checkpoint.js';
+import { createModel, decodeSafetensors, type DecodedSafetensors, MODELS, type Module } from '../nn/index.js';
+import { applyCheckpoint, type CheckpointBytes, checkpointBytesOf, checkFiniteCheckpoint, checkpointMismatches, type NonFinitePolicy } from '../nn/checkpoint.js';
 import { identity } from './custom.js';
 
 export interface LoadedModel {
@@ -34,20 +35,30 @@ export interface LoadModelOptions {
   nonFinite?: NonFinitePolicy;
   /** Receives the non-finite warning (default: console.warn). */
   onWarning?: (message: string) => void;
+  /** Names the checkpoint in messages (a file name, a URL); default 'checkpoint bytes'. */
+  name?: string;
 }
 
-async function inspect(path: string, arch?: string) {
-  const file = await loadSafetensors(path);
+/** The architecture a checkpoint holds: `arch` and the file's `model` metadata must agree, and be registered. */
+function architectureOf(file: DecodedSafetensors, path: string, arch?: string): string {
   const fromFile = file.metadata.model;
   if (arch && fromFile && arch !== fromFile) throw new Error(`${path} was saved from architecture '${fromFile}', not '${arch}'`);
   const name = arch ?? fromFile;
   if (!name) throw new Error(`${path} does not say which architecture it holds (no 'model' metadata entry): name it (known: ${[...MODELS.keys()].join(', ')})`);
   if (!MODELS.has(name)) throw new Error(`unknown architecture '${name}' for ${path} (known: ${[...MODELS.keys()].join(', ')})`);
-  return { file, name };
+  return name;
 }
 
-export async function loadModelCheckpoint(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { file, name } = await inspect(path, options.arch);
+/** Loads a registered architecture's checkpoint from safetensors bytes (or a Blob). */
+export async function loadModelCheckpointBytes(source: CheckpointBytes, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const path = options.name ?? 'checkpoint bytes';
+  const bytes = await checkpointBytesOf(source, `loadModelCheckpointBytes ${path}`);
+  return loadDecodedModel(decodeSafetensors(bytes, { name: path }), path, options);
+}
+
+/** Builds the architecture a decoded checkpoint names and loads it; `path` names the checkpoint in messages. */
+export async function loadDecodedModel(file: DecodedSafetensors, path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const name = architectureOf(file, path, options.arch);
   checkFiniteCheckpoint(path, [...file.tensors], options.nonFinite, options.onWarning);
   const model = createModel(name, { seed: options.seed ?? 0 });
   try {
@@ -66,7 +77,7 @@ export async function loadModelCheckpoint(path: string, options: LoadModelOption
       await identity(m, param);
       masked.push(key.slice(0, -'_mask'.length));
     }
-    await loadCheckpoint(path, model, { nonFinite: 'allow' });
+    applyCheckpoint(model, file, { nonFinite: 'allow' }, path, `loadCheckpoint ${path}`);
     return { model, arch: name, metadata: file.metadata, masked };
   } catch (e) {
     model.dispose();

@@ -4,7 +4,7 @@
  * measured on wgprune next to ONNX Runtime's for the same models exported to ONNX (each runtime
  * against its own dense model; geometric means over seeds, as in the headline).
  */
-import type { OrtRuntime } from '../measure/index.js';
+import type { OrtRuntime } from '../measure/ort.js';
 import type { LatencyRow, StudyResults } from '../study/results.js';
 import { DASH, ratio, sparsityLabel, times } from './numbers.js';
 import { geomean } from './stats.js';

@@ -24,6 +24,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Generator, init, memoryStats, shutdown, sync } from '../engine/internal.js';
+import { useDawn } from '../gpu/dawn.js';
 import { loadMnist } from '../nn/data/mnist.js';
 import { createModel } from '../nn/models/index.js';
 import { SGD } from '../nn/optim/sgd.js';
@@ -193,6 +194,7 @@ try {
   console.error(`soak: ${e.message}\n${USAGE}`);
   process.exit(2);
 }
+useDawn();
 soak(options)
   .then((ok) => { process.exitCode = ok ? 0 : 1; })
   .catch((e: unknown) => {

@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import { Generator, init } from '../engine/internal.js';
 import { Adam, createModel, fromOnnx, MODELS, type Module, OnnxError, SGD, trainEpoch } from '../nn/index.js';
 import type { ArrayDataset } from '../nn/data/loader.js';
-import { loadModelCheckpoint } from '../pruning/index.js';
+import { loadModelCheckpoint } from '../pruning/node.js';
 import { isOnnxModel, StudyInputError } from './config.js';
 import { type StudyData, StudyStopped } from './method.js';
 import type { StudyConfig } from './results.js';

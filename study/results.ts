@@ -9,7 +9,8 @@
  * FLOPs are per sample, one multiply-add = 2 FLOPs, Conv2d/Linear only.
  */
 import type { DeviceDescription } from '../engine/internal.js';
-import type { Measurement, ModelProfile, OrtRuntime, Protocol, ProfileTotals, ProtocolOptions } from '../measure/index.js';
+import type { Measurement, ModelProfile, Protocol, ProfileTotals, ProtocolOptions } from '../measure/index.js';
+import type { OrtRuntime } from '../measure/ort.js';
 
 export const RESULTS_SCHEMA_ID = 'wgprune-study/1';
 

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
-import { loadCheckpoint, NonFiniteValuesError, saveCheckpoint } from '../nn/checkpoint.js';
+import { NonFiniteValuesError } from '../nn/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-file.js';
 import { checkCheckpointOut, CheckpointOutError } from '../nn/checkpoint-out.js';
-import { createModel, Linear, loadSafetensors } from '../nn/index.js';
-import { loadModelCheckpoint } from '../pruning/load.js';
+import { createModel, Linear, loadSafetensors } from '../nn/node.js';
+import { loadModelCheckpoint } from '../pruning/load-file.js';
 
 let dir: string;
 beforeAll(async () => {

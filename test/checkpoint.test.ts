@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import * as wg from '../index.js';
-import { loadCheckpoint, saveCheckpoint, type StatefulModule } from '../nn/checkpoint.js';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
+import type { StatefulModule } from '../nn/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-file.js';
+import { decodeSafetensors, encodeSafetensors } from '../nn/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../nn/safetensors-file.js';
 import { initBoth, on, shutdown } from './helpers/backends.js';
 import { record } from './helpers/reliability.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
-import { createModel, loadSafetensors, saveCheckpoint } from '../nn/index.js';
+import { createModel, loadSafetensors, saveCheckpoint } from '../nn/node.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-cli-safety-'));

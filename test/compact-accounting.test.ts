@@ -7,7 +7,7 @@ import { init, setBackend, shutdown, tensor } from '../engine/index.js';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Conv2d, Flatten, Linear, ReLU, saveCheckpoint, Sequential } from '../nn/index.js';
+import { Conv2d, Flatten, Linear, ReLU, saveCheckpoint, Sequential } from '../nn/node.js';
 import { applyMask, compact } from '../pruning/index.js';
 import { profile } from '../measure/index.js';
 

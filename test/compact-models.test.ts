@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, setBackend, shutdown } from '../engine/index.js';
-import { countParameters, createModel, loadMnist, MODELS } from '../nn/index.js';
+import { countParameters, createModel, loadMnist, MODELS } from '../nn/node.js';
 import { compact, compactWithPlan, isPruned, prune, removeAll } from '../pruning/index.js';
 import { expectSameOutputs, outputs, randomInput, randomizeBatchNorms, shapes, snapshot } from './helpers/compact.js';
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator, init, noGrad, setBackend, shutdown, tensor } from '../engine/index.js';
-import { runOnOrt } from '../measure/index.js';
-import { countParameters, createModel, fromOnnx, type Module, saveCheckpoint } from '../nn/index.js';
+import { runOnOrt } from '../measure/ort.js';
+import { countParameters, createModel, fromOnnx, type Module, saveCheckpoint } from '../nn/node.js';
 import { compact, prune } from '../pruning/index.js';
 import { relError } from './helpers/onnx.js';
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator, init, memoryStats, noGrad, setBackend, shutdown, tensor } from '../engine/index.js';
-import { runOnOrt } from '../measure/index.js';
+import { runOnOrt } from '../measure/ort.js';
 import { AvgPool2d, BatchNorm2d, Concat, Conv2d, fromOnnx, Identity, Linear, type Module, OnnxError, Residual, Sequential, Softmax } from '../nn/index.js';
 import { a, fixtureBytes, floats, int64s, makeModel, node, onnxFixtures, relError } from './helpers/onnx.js';
 

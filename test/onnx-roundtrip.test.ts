@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator, init, noGrad, setBackend, shutdown, tensor } from '../engine/index.js';
-import { runOnOrt } from '../measure/index.js';
+import { runOnOrt } from '../measure/ort.js';
 import {
   AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, countParameters, createModel, Dropout, Flatten, fromOnnx, fuseForInference, Identity, Linear,
   MaxPool2d, type Module, OnnxError, ReLU, Residual, Sequential, Sigmoid, Softmax, Tanh, toOnnx, toSparse,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
-import { createModel, loadSafetensors, saveCheckpoint } from '../nn/index.js';
+import { createModel, loadSafetensors, saveCheckpoint } from '../nn/node.js';
 import { pruneCommand } from '../cli/prune.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-prune-'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
-import { removeStaleTempFiles, saveSafetensors } from '../nn/safetensors.js';
+import { removeStaleTempFiles, saveSafetensors } from '../nn/safetensors-file.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, shutdown } from '../engine/index.js';
-import { createModel, loadMnist, type Module } from '../nn/index.js';
+import { createModel, loadMnist, type Module } from '../nn/node.js';
 import { isPruned, sparsityReport } from '../pruning/index.js';
 import { resolveStudy } from '../study/config.js';
 import { applyMethod, type StudyData, StudyStopped } from '../study/method.js';

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
-import { loadSafetensors } from '../nn/safetensors.js';
-import { type ArrayDataset, Flatten, Linear, NonFiniteLossError, ReLU, saveCheckpoint, Sequential, SGD } from '../nn/index.js';
+import { loadSafetensors } from '../nn/safetensors-file.js';
+import { type ArrayDataset, Flatten, Linear, NonFiniteLossError, ReLU, saveCheckpoint, Sequential, SGD } from '../nn/node.js';
 import { fit } from '../nn/fit.js';
 import { trainEpoch } from '../nn/train.js';
 

@@ -8,7 +8,7 @@ import { createModel, SGD } from '../nn/index.js';
 import { loadMnist } from '../nn/data/mnist.js';
 import { fit } from '../nn/fit.js';
 import { evaluate } from '../nn/train.js';
-import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint-file.js';
 import { initBoth, shutdown } from './helpers/backends.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-train-'));

@@ -5,10 +5,8 @@
  * `ndims` big-endian u32 dimension sizes, then the values row-major. MNIST uses
  * unsigned bytes (type 0x08): images are 0x00000803 (N×rows×cols), labels
  * 0x00000801 (N). Only unsigned-byte files are read; everything else is refused
- * with a message naming the file and what is wrong.
+ * with a message naming the file and what is wrong. Reading files (Node) is in ./idx-file.ts.
  */
-import { readFile } from 'node:fs/promises';
-
 /** What a caller expects the file to hold: `images` = ubyte × 3 dims, `labels` = ubyte × 1 dim. */
 export type IdxKind = 'images' | 'labels';
 
@@ -70,10 +68,4 @@ export function parseIdx(bytes: Uint8Array, options: ParseIdxOptions = {}): IdxA
     fail(`${why}: expected ${expected} bytes (header ${headerBytes} + dims [${dims.join(', ')}]), got ${bytes.length}`);
   }
   return { dims, data: bytes.subarray(headerBytes) };
-}
-
-/** Reads and parses an IDX file; errors name the path. */
-export async function readIdxFile(path: string, expect?: IdxKind): Promise<IdxArray> {
-  const bytes = await readFile(path);
-  return parseIdx(bytes, { name: path, expect });
 }

