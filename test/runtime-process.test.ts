@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { vulkanLoaderMayExist } from '../gpu/device.js';
+import { vulkanLoaderMayExist } from '../gpu/dawn.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-process-'));
@@ -23,7 +23,7 @@ function runScript(name: string, source: string) {
 
 describe('shutdown() with readbacks in flight', () => {
   it('exits cleanly when nobody awaits them, and rejects the awaited one with DeviceShutdownError', () => {
-    const lib = pathToFileURL(join(root, 'dist/index.js')).href;
+    const lib = pathToFileURL(join(root, 'dist/node.js')).href;
     const r = runScript(
       'unawaited.mjs',
       `import * as wg from ${JSON.stringify(lib)};
