@@ -28,10 +28,12 @@
  * `quick` is a small sanity run (subsets, one sparsity, small CIFAR batch).
  */
 import { writeFileSync } from 'node:fs';
-import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/index.js';
+import type { TuningTable } from '../gpu/profile.js';
+import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type MnistDataset, type Module, trainEpoch } from '../nn/node.js';
 import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/internal.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { layerTimes, type LayerTimes } from './layer-times.js';
+import { formatPlans, formatRuleVsTuned, type PlanUse, ruleVsTuned, type RuleVsTuned, sideBySideTable, withPlans } from './plans.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measureInterleaved, type Measurement, type ModelProfile, profile, type ProtocolOptions } from '../measure/index.js';
 
 export interface CompactBenchOptions {
@@ -63,6 +65,8 @@ export interface CompactBenchOptions {
   layerTimes?: boolean;
   /** Also time the dense and compacted models after fuseForInference (nn/fuse.ts); default false. */
   fuse?: boolean;
+  /** Also time the dense and compacted models with the profile's rule plans and with tuned plans, side by side. */
+  tuned?: boolean;
   protocol?: Partial<ProtocolOptions>;
   seed?: number;
   log?: (line: string) => void;
@@ -81,6 +85,10 @@ export interface Timed {
   realization: number;
   /** With `fuse`: both models after fuseForInference. */
   fused?: FusedTimed;
+  /** The kernel plans behind each model's figure, in the order timed (dense, compacted, masked, fused dense, fused compacted). */
+  plans: PlanUse[][];
+  /** With `tuned`: the dense and the compacted model timed with the rule's plans and with tuned plans in the same rounds. */
+  ruleVsTuned?: { dense: RuleVsTuned; compacted: RuleVsTuned };
 }
 
 export interface FusedTimed {
@@ -141,11 +149,17 @@ function randomInput(shape: number[], seed: number): Float32Array {
  * (measure/timing.ts measureInterleaved), so that the models compared as a ratio see the
  * same machine state.
  */
-async function latencies(models: Module[], inputShape: readonly number[], batch: number, protocol: ProtocolOptions): Promise<Measurement[]> {
+async function latencies(models: Module[], inputShape: readonly number[], batch: number, protocol: ProtocolOptions, table: TuningTable | null): Promise<{ times: Measurement[]; plans: PlanUse[][]; sideBySide: RuleVsTuned[] }> {
   for (const m of models) m.eval();
   const x = tensor(randomInput([batch, ...inputShape], batch), [batch, ...inputShape]);
   try {
-    return await measureInterleaved(models.map((m) => () => noGrad(() => tidy(() => void m.forward(x)))), () => sync(), protocol);
+    const works = models.map((m) => () => noGrad(() => tidy(() => void m.forward(x))));
+    const plans: PlanUse[][] = [];
+    for (const w of works) plans.push((await withPlans(w)).plans);
+    const times = await measureInterleaved(works, () => sync(), protocol);
+    // Side by side: the dense and the compacted model (the first two), each rule vs tuned.
+    const sideBySide = table ? [await ruleVsTuned(works[0]!, table, protocol, () => sync()), await ruleVsTuned(works[1]!, table, protocol, () => sync())] : [];
+    return { times, plans, sideBySide };
   } finally {
     x.dispose();
   }
@@ -269,6 +283,7 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
 
   const device = await init({ backend: 'webgpu' });
   log(`device: ${device.adapter} (${device.featureLevel})`);
+  const table = opts.tuned ? sideBySideTable() : null;
   const config = { models, sparsities, criteria, batches, cifarBatches, trainLimit: trainLimit ?? 60000, testLimit: testLimit ?? 10000, epochs, finetuneEpochs, lr, finetuneLr, batchSize, optimizer: 'Adam', seed, quick, fuse, protocol };
   const notes = [
     'FLOPs: multiply-add = 2 FLOPs, Conv2d and Linear layers only, per sample (measure/profile.ts).',
@@ -322,13 +337,19 @@ export async function runCompactBench(opts: CompactBenchOptions = {}): Promise<C
           const measureMasked = (opts.timeMasked ?? true) && (!maskedOnce || isMnist || criterion === criteria[0]);
           // Every model of this row timed in the same rounds: dense, compacted, masked, fused dense, fused compacted.
           const set = [dense, small, ...(measureMasked ? [masked] : []), ...(smallFused ? [denseFused!, smallFused] : [])];
-          const times = await latencies(set, spec.inputShape, b, protocol);
+          const { times, plans, sideBySide } = await latencies(set, spec.inputShape, b, protocol, table);
           const [d, c] = times as [Measurement, Measurement];
           if (measureMasked) maskedLat.set(b, times[2]!);
           const m = maskedLat.get(b) ?? null;
           const speedup = d.median / c.median;
-          const t: Timed = { batch: b, dense: d, masked: m, compacted: c, speedup, maskedSpeedup: m ? d.median / m.median : null, realization: speedup / flopSpeedup };
+          const t: Timed = { batch: b, dense: d, masked: m, compacted: c, speedup, maskedSpeedup: m ? d.median / m.median : null, realization: speedup / flopSpeedup, plans };
           log(`${name} ${criterion} ${pct(sparsity)} batch ${b}: masked ${m ? ms(m) : '—'} ms, compacted ${ms(c)} ms, speedup ${speedup.toFixed(2)}× vs FLOPs ${flopSpeedup.toFixed(2)}×`);
+          log(`  plans: dense ${formatPlans(plans[0]!)}; compacted ${formatPlans(plans[1]!)}`);
+          if (sideBySide.length) {
+            t.ruleVsTuned = { dense: sideBySide[0]!, compacted: sideBySide[1]! };
+            log(`  dense ${formatRuleVsTuned(sideBySide[0]!)}`);
+            log(`  compacted ${formatRuleVsTuned(sideBySide[1]!)}`);
+          }
           if (smallFused) {
             const [fd, fc] = times.slice(-2) as [Measurement, Measurement];
             const fs = fd.median / fc.median;

@@ -12,6 +12,7 @@ import { getBackend, init, type DeviceDescription } from '../engine/internal.js'
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from '../measure/index.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';
+import { formatPlans, formatRuleVsTuned, type PlanUse, ruleVsTuned, type RuleVsTuned, sideBySideTable, withPlans } from './plans.js';
 
 type Tf = Awaited<ReturnType<typeof tfjsOnOurDevice>>;
 
@@ -29,6 +30,12 @@ export interface DenseRow extends DenseCase {
   ratio: number | null;
   /** Largest |ours − float64| / (Σ|a·b| + 1e-6) over the sampled outputs. */
   checkError: number;
+  /** The kernel plans behind our figure (variant, and whether forced, tuned or the profile's rule). */
+  plans: PlanUse[];
+  /** Ours as a percentage of the device's fp32 peak (when the peak was given). */
+  percentOfPeak?: number;
+  /** With `tuned`: ours timed with the rule's plans and with the tuned plans in the same rounds. */
+  ruleVsTuned?: RuleVsTuned;
 }
 
 export interface DenseReport {
@@ -37,6 +44,8 @@ export interface DenseReport {
   tfjsDevice: string;
   protocol: string;
   flopsNote: string;
+  /** The device's fp32 peak in GFLOP/s, when given. */
+  peakGflops?: number;
   rows: DenseRow[];
 }
 
@@ -144,9 +153,9 @@ interface CaseDef extends DenseCase {
   make: (be: WebGpuBackend, tf: Tf) => Workload;
 }
 
-function cases(quick: boolean): CaseDef[] {
+function cases(quick: boolean, matmulSizes?: number[]): CaseDef[] {
   const out: CaseDef[] = [];
-  for (const s of quick ? [256, 1024] : [256, 512, 1024, 2048]) {
+  for (const s of matmulSizes ?? (quick ? [256, 1024] : [256, 512, 1024, 2048])) {
     out.push({ name: `matmul ${s}³`, group: 'matmul', flops: 2 * s ** 3, shape: { m: s, k: s, n: s }, make: (be, tf) => matmulWorkload(be, tf, s, s, s, false) });
   }
   // LeNet-300-100 layers, y = x·Wᵀ + b (bias fused in ours and in TF.js's fused.matMul).
@@ -172,6 +181,12 @@ function cases(quick: boolean): CaseDef[] {
 export interface DenseOptions {
   json?: string;
   quick?: boolean;
+  /** Square matmul sizes timed (default 256, 512, 1024, 2048; quick: 256, 1024), e.g. [4096] on a GPU. */
+  matmulSizes?: number[];
+  /** The device's fp32 peak in GFLOP/s: each row also reports its percentage. */
+  peakGflops?: number;
+  /** Also time each row's workload with the profile's rule plans and with tuned plans, side by side. */
+  tuned?: boolean;
   protocol?: ProtocolOptions;
   log?: (line: string) => void;
 }
@@ -199,19 +214,23 @@ export async function runDenseBench(o: DenseOptions = {}): Promise<DenseReport> 
     tfjsDevice: 'TF.js WebGPUBackend constructed on our GPUDevice (same Dawn instance, adapter and device), registered as TF.js\'s "webgpu" backend',
     protocol: protocolText,
     flopsNote: 'multiply-add = 2 FLOPs; GFLOP/s = FLOPs / median seconds',
+    ...(o.peakGflops ? { peakGflops: o.peakGflops } : {}),
     rows: [],
   };
+  const table = o.tuned ? sideBySideTable() : null;
+  const peak = (gflops: number) => (o.peakGflops ? ` (${((100 * gflops) / o.peakGflops).toFixed(1)} % of peak)` : '');
   log(`device: ${device.adapter} (${device.featureLevel})`);
   log(`TF.js: ${report.tfjsDevice}`);
   log(`protocol: ${protocolText}`);
   log(`FLOPs: ${report.flopsNote}`);
   log('');
-  log('| workload | ours GFLOP/s (min–max) | TF.js GFLOP/s (min–max) | ours/TF.js |');
-  log('|---|---:|---:|---:|');
-  for (const c of cases(!!o.quick)) {
+  if (o.peakGflops) log(`device fp32 peak (given): ${o.peakGflops} GFLOP/s`);
+  log('| workload | ours GFLOP/s (min–max) | TF.js GFLOP/s (min–max) | ours/TF.js | our plans |');
+  log('|---|---:|---:|---:|---|');
+  for (const c of cases(!!o.quick, o.matmulSizes)) {
     const w = c.make(be, tf);
     try {
-      const checkError = await w.check();
+      const { result: checkError, plans } = await withPlans(() => w.check());
       if (!(checkError < 1e-4)) throw new Error(`${c.name}: our output differs from the float64 reference (relative error ${checkError})`);
       const gf = (m: Measurement) => ({ ...m, gflops: c.flops / m.median / 1e9 });
       const ours = gf((await measure({ ours: w.ours }, { ...protocol, sync: syncOurs })).results.ours);
@@ -222,9 +241,15 @@ export async function runDenseBench(o: DenseOptions = {}): Promise<DenseReport> 
         log(`  (TF.js failed on ${c.name}: ${(e as Error).message})`);
       }
       const ratio = tfjs ? ours.gflops / tfjs.gflops : null;
-      report.rows.push({ name: c.name, group: c.group, flops: c.flops, shape: c.shape, ours, tfjs, ratio, checkError });
+      const row: DenseRow = { name: c.name, group: c.group, flops: c.flops, shape: c.shape, ours, tfjs, ratio, checkError, plans };
+      if (o.peakGflops) row.percentOfPeak = (100 * ours.gflops) / o.peakGflops;
+      report.rows.push(row);
       const range = (m: Measurement) => `${(c.flops / m.max / 1e9).toFixed(2)}–${(c.flops / m.min / 1e9).toFixed(2)}`;
-      log(`| ${c.name} | ${ours.gflops.toFixed(2)} (${range(ours)}) | ${tfjs ? `${tfjs.gflops.toFixed(2)} (${range(tfjs)})` : 'n/a'} | ${ratio ? `${ratio.toFixed(2)}×` : 'n/a'} |`);
+      log(`| ${c.name} | ${ours.gflops.toFixed(2)}${peak(ours.gflops)} (${range(ours)}) | ${tfjs ? `${tfjs.gflops.toFixed(2)} (${range(tfjs)})` : 'n/a'} | ${ratio ? `${ratio.toFixed(2)}×` : 'n/a'} | ${formatPlans(plans)} |`);
+      if (table) {
+        row.ruleVsTuned = await ruleVsTuned(w.ours, table, protocol, syncOurs);
+        log(`|   ↳ rule vs tuned | ${formatRuleVsTuned(row.ruleVsTuned)} | | | |`);
+      }
     } finally {
       w.dispose();
     }

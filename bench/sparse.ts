@@ -23,6 +23,7 @@ import {
 import { benchWeights, blockMask, magnitudeMask, type MaskKind, randomMask } from './sparse-masks.js';
 import { type PlotPanel, speedupSvg } from './sparse-plot.js';
 import { describeProtocol, type Measurement as Timing, measure, measureInterleaved, type ProtocolOptions } from '../measure/index.js';
+import { formatPlans, formatRuleVsTuned, type PlanUse, ruleVsTuned, type RuleVsTuned, sideBySideTable, withPlans } from './plans.js';
 
 export interface SparseBenchOptions {
   /** Write every measurement to this JSON file. */
@@ -33,6 +34,8 @@ export interface SparseBenchOptions {
   outDir?: string;
   /** Only the layers whose name contains one of these strings (case-insensitive). */
   layers?: string[];
+  /** Also time each sparse row with the profile's rule plans and with tuned plans, side by side. */
+  tuned?: boolean;
   log?: (line: string) => void;
 }
 
@@ -53,6 +56,10 @@ export interface SparseRow {
   speedup: number;
   flopSpeedup: number;
   realization: number;
+  /** The kernel plans behind the sparse figure (variant, and whether forced, tuned or the profile's rule). */
+  plans: PlanUse[];
+  /** With `tuned`: the sparse layer timed with the rule's plans and with tuned plans in the same rounds. */
+  ruleVsTuned?: RuleVsTuned;
 }
 
 export interface BreakEven {
@@ -68,7 +75,7 @@ export interface SparseBenchResult {
   date: string;
   protocol: string;
   rows: SparseRow[];
-  dense: Array<{ layer: string; ms: number; gflops: number }>;
+  dense: Array<{ layer: string; ms: number; gflops: number; plans: PlanUse[] }>;
   breakEven: BreakEven[];
   markdown: string;
 }
@@ -183,6 +190,18 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
   const paired = async (dense: () => void, sparse: () => void): Promise<[Timing, Timing]> =>
     (await measureInterleaved([dense, sparse], () => sync(), p.timing)) as [Timing, Timing];
   let seed = 1;
+  const table = opts.tuned ? sideBySideTable() : null;
+  // A sparse row: its plans recorded on one call, its time paired with dense, optionally rule vs tuned.
+  const sparseRow = async (dense: () => void, work: () => void, make: (td: Timing, t: Timing, plans: PlanUse[]) => SparseRow) => {
+    const { plans } = await withPlans(work);
+    const [tdPair, t] = await paired(dense, work);
+    const r = make(tdPair, t, plans);
+    if (table) r.ruleVsTuned = await ruleVsTuned(work, table, p.timing, () => sync());
+    rows.push(r);
+    log(fmtRow(r));
+    log(`           plans: ${formatPlans(plans)}`);
+    if (r.ruleVsTuned) log(`           ${formatRuleVsTuned(r.ruleVsTuned)}`);
+  };
 
   for (const L of p.linear) {
     const w = benchWeights(L.out, L.inF, seed++, false);
@@ -191,10 +210,11 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
     const bias = tensor(benchWeights(1, L.out, seed++, false), [L.out]);
     const W = tensor(w, [L.out, L.inF]);
     const denseWork = () => noGrad(() => linear(x, W, bias).dispose());
+    const densePlans = (await withPlans(denseWork)).plans;
     const td = await time(denseWork);
     const flops = 2 * L.out * L.inF * L.batch;
-    dense.push({ layer: L.name, ms: td.median * 1e3, gflops: flops / td.median / 1e9 });
-    log(`\n${L.name}: dense ${(td.median * 1e3).toFixed(2)} ms (${(flops / td.median / 1e9).toFixed(2)} GFLOP/s)`);
+    dense.push({ layer: L.name, ms: td.median * 1e3, gflops: flops / td.median / 1e9, plans: densePlans });
+    log(`\n${L.name}: dense ${(td.median * 1e3).toFixed(2)} ms (${(flops / td.median / 1e9).toFixed(2)} GFLOP/s; ${formatPlans(densePlans)})`);
     log('mask       format              density  stored    ms (min–max)           speedup  FLOP-speedup  realization');
     for (const d of L.densities) {
       for (const v of variants(L, d)) {
@@ -202,10 +222,8 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
         const m = buildMatrix(v.format, data, L.out, L.inF, v.block);
         const density = nonzeroDensity(data);
         const sw = sparseTensor(m);
-        const [tdPair, t] = await paired(denseWork, () => noGrad(() => sparseLinear(x, sw, bias).dispose()));
+        await sparseRow(denseWork, () => noGrad(() => sparseLinear(x, sw, bias).dispose()), (tdPair, t, plans) => row(L.name, 'linear', v.mask, v.format, density, m, tdPair, t, plans));
         sw.dispose();
-        rows.push(row(L.name, 'linear', v.mask, v.format, density, m, tdPair, t));
-        log(fmtRow(rows[rows.length - 1]!));
       }
     }
     W.dispose();
@@ -220,11 +238,12 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
     const bias = tensor(benchWeights(1, C.oc, seed++, false), [C.oc]);
     const W = tensor(w, [C.oc, C.c, C.k, C.k]);
     const denseWork = () => noGrad(() => conv2d(x, W, bias, { padding: C.pad }).dispose());
+    const densePlans = (await withPlans(denseWork)).plans;
     const td = await time(denseWork);
     const oh = C.hw + 2 * C.pad - C.k + 1;
     const flops = 2 * C.n * C.oc * oh * oh * cols;
-    dense.push({ layer: C.name, ms: td.median * 1e3, gflops: flops / td.median / 1e9 });
-    log(`\n${C.name}: dense conv ${(td.median * 1e3).toFixed(2)} ms (${(flops / td.median / 1e9).toFixed(2)} GFLOP/s)`);
+    dense.push({ layer: C.name, ms: td.median * 1e3, gflops: flops / td.median / 1e9, plans: densePlans });
+    log(`\n${C.name}: dense conv ${(td.median * 1e3).toFixed(2)} ms (${(flops / td.median / 1e9).toFixed(2)} GFLOP/s; ${formatPlans(densePlans)})`);
     for (const d of C.densities) {
       const vs: Array<{ mask: MaskKind; format: string; block?: BlockShape }> = [{ mask: 'random', format: 'csr' }];
       if (!quick || d === 1) vs.push({ mask: d === 1 ? 'random' : 'block', format: 'bsr 4x4', block: [4, 4] });
@@ -233,10 +252,8 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
         const data = maskFor(v.mask, w, C.oc, cols, d, v.block, seed++);
         const m = buildMatrix(v.format, data, C.oc, cols, v.block);
         const sw = sparseTensor(m);
-        const [tdPair, t] = await paired(denseWork, () => noGrad(() => sparseConv2d(x, sw, [C.k, C.k], bias, { padding: C.pad }).dispose()));
+        await sparseRow(denseWork, () => noGrad(() => sparseConv2d(x, sw, [C.k, C.k], bias, { padding: C.pad }).dispose()), (tdPair, t, plans) => row(C.name, 'conv', v.mask, v.format, nonzeroDensity(data), m, tdPair, t, plans));
         sw.dispose();
-        rows.push(row(C.name, 'conv', v.mask, v.format, nonzeroDensity(data), m, tdPair, t));
-        log(fmtRow(rows[rows.length - 1]!));
       }
     }
     W.dispose();
@@ -279,13 +296,13 @@ export async function runSparseBench(opts: SparseBenchOptions = {}): Promise<Spa
   return result;
 }
 
-function row(layer: string, op: 'linear' | 'conv', mask: MaskKind, format: string, density: number, m: SparseMatrix, td: Timing, t: Timing): SparseRow {
+function row(layer: string, op: 'linear' | 'conv', mask: MaskKind, format: string, density: number, m: SparseMatrix, td: Timing, t: Timing, plans: PlanUse[]): SparseRow {
   const speedup = td.median / t.median;
   const flopSpeedup = density > 0 ? 1 / density : Infinity;
   return {
     layer, op, mask, format, density, storedDensity: m.density,
     denseMs: td.median * 1e3, ms: t.median * 1e3, minMs: t.min * 1e3, maxMs: t.max * 1e3,
-    speedup, flopSpeedup, realization: speedup / flopSpeedup,
+    speedup, flopSpeedup, realization: speedup / flopSpeedup, plans,
   };
 }
 
@@ -319,9 +336,10 @@ function toMarkdown(device: DeviceDescription, protocol: string, dense: SparseBe
   out.push('| layer | dense ms | dense GFLOP/s |', '|---|---:|---:|');
   for (const d of dense) out.push(`| ${d.layer} | ${d.ms.toFixed(2)} | ${d.gflops.toFixed(2)} |`);
   for (const layer of [...new Set(rows.map((r) => r.layer))]) {
-    out.push('', `#### ${layer}`, '', '| mask | format | density | stored | ms (min–max) | speedup | FLOP speedup | realization |', '|---|---|---:|---:|---:|---:|---:|---:|');
+    const side = rows.some((x) => x.ruleVsTuned);
+    out.push('', `#### ${layer}`, '', `| mask | format | density | stored | ms (min–max) | speedup | FLOP speedup | realization | plans |${side ? ' rule / tuned |' : ''}`, `|---|---|---:|---:|---:|---:|---:|---:|---|${side ? '---:|' : ''}`);
     for (const r of rows.filter((x) => x.layer === layer)) {
-      out.push(`| ${r.mask} | ${r.format} | ${r.density.toFixed(3)} | ${r.storedDensity.toFixed(3)} | ${r.ms.toFixed(2)} (${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)}) | ${f2(r.speedup)} | ${f2(r.flopSpeedup)} | ${r.realization.toFixed(2)} |`);
+      out.push(`| ${r.mask} | ${r.format} | ${r.density.toFixed(3)} | ${r.storedDensity.toFixed(3)} | ${r.ms.toFixed(2)} (${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)}) | ${f2(r.speedup)} | ${f2(r.flopSpeedup)} | ${r.realization.toFixed(2)} | ${formatPlans(r.plans)} |${side ? ` ${r.ruleVsTuned ? `${r.ruleVsTuned.ratio.toFixed(2)}×` : '—'} |` : ''}`);
     }
   }
   out.push('', '#### Break-even densities', '', '| layer | mask | format | break-even density |', '|---|---|---|---:|');

@@ -2,12 +2,16 @@
 /** The `wgprune` command. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { shutdown } from '../engine/internal.js';
+import { useDawn } from '../gpu/dawn.js';
 import { smoke } from './smoke.js';
 import { train } from './train.js';
 import { registerExport } from './export.js';
 import { registerStudy } from './study.js';
 import { registerReport } from './report.js';
 import { PRUNE_METHODS, pruneCommand } from './prune.js';
+import { runBundled } from './run-bundled.js';
+import { registerTune } from './tune.js';
+import { useTuningCache } from '../tune/cache-file.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -102,6 +106,16 @@ program
   });
 
 registerExport(program);
+registerTune(program);
+
+// Every command that starts a WebGPU backend uses the tuning table measured on its adapter, if the cache holds one.
+useTuningCache();
+
+/** Options given to a bench command, back as the entry's command line (`--name value`, flags bare). */
+function benchArgs(opts: Record<string, unknown>): string[] {
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return Object.entries(opts).flatMap(([k, v]) => (v === undefined || v === false ? [] : v === true ? [flag(k)] : [flag(k), Array.isArray(v) ? v.join(',') : String(v)]));
+}
 
 const bench = program.command('bench').description('benchmarks (warm-up, then timed repetitions each ending in a device sync; median and spread): dense, sparse, compact');
 bench
@@ -109,10 +123,8 @@ bench
   .description('GFLOP/s of our dense matmul and conv2d vs TF.js WebGPU on the same device')
   .option('--json <file>', 'write every figure to a JSON file')
   .option('--quick', 'a few shapes only')
-  .action(async (opts: { json?: string; quick?: boolean }) => {
-    // TF.js (a devDependency) only loads from a bundle: run the benchmark's entry through scripts/bench.mjs.
-    const { runBundled } = await import('../bench/run-bundled.js');
-    runBundled('bench/entries/dense.ts', [...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
+  .action((opts: { json?: string; quick?: boolean }) => {
+    runBundled('bench/entries/dense.ts', benchArgs(opts));
   });
 bench
   .command('sparse')
@@ -121,9 +133,8 @@ bench
   .option('--quick', 'a few shapes and densities only')
   .option('--layers <names>', 'only the layers whose name contains one of these comma-separated strings, e.g. CIFAR,1024')
   .option('--out-dir <dir>', 'folder for sparse.svg and sparse.md (default bench/results)')
-  .action(async (opts: { json?: string; quick?: boolean; layers?: string; outDir?: string }) => {
-    const { runSparseBench } = await import('../bench/sparse.js');
-    await runSparseBench({ ...opts, layers: opts.layers?.split(',').map((s) => s.trim()).filter(Boolean) });
+  .action((opts: { json?: string; quick?: boolean; layers?: string; outDir?: string }) => {
+    runBundled('bench/entries/sparse.ts', benchArgs(opts));
   });
 bench
   .command('compact')
@@ -139,14 +150,15 @@ bench
   .option('--fuse', 'also time the dense and compacted models after fuseForInference (BatchNorm folded into the conv, ReLU and max pooling fused)')
   .option('--epochs <n>', 'baseline training epochs of the MNIST models (default 3)', positiveInt)
   .option('--finetune-epochs <n>', 'fine-tuning epochs of each compacted MNIST model (default 1)', positiveInt)
-  .action(async (opts: { json?: string; quick?: boolean; models?: string[]; sparsities?: number[]; cifarBatches?: number[]; reps?: number; masked: boolean; layerTimes?: boolean; fuse?: boolean; epochs?: number; finetuneEpochs?: number }) => {
-    const { runCompactBench } = await import('../bench/compact.js');
-    const { reps, masked, ...rest } = opts;
-    await runCompactBench({ ...rest, timeMasked: masked, ...(reps ? { protocol: { reps, minReps: Math.min(reps, 3) } } : {}) });
+  .action((opts: { json?: string; quick?: boolean; models?: string[]; sparsities?: number[]; cifarBatches?: number[]; reps?: number; masked: boolean; layerTimes?: boolean; fuse?: boolean; epochs?: number; finetuneEpochs?: number }) => {
+    const { masked, ...rest } = opts;
+    runBundled('bench/entries/compact.ts', [...benchArgs(rest), ...(masked ? [] : ['--no-masked'])]);
   });
 
 program.hook('postAction', () => shutdown());
 
+// The commands run on WebGPU in Node: Dawn (the 'webgpu' package).
+useDawn();
 program.parseAsync().catch((e: Error & { exitCode?: number }) => {
   shutdown();
   console.error(`wgprune: ${e.message}`);

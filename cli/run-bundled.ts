@@ -1,13 +1,15 @@
 /**
- * Runs a benchmark entry through scripts/bench.mjs (an esbuild bundle), for CLI
- * commands whose benchmark loads TF.js: TF.js's ESM build uses directory imports
- * that Node (and tsx) cannot resolve without a bundler.
+ * Runs a benchmark entry (bench/entries/*.ts) through scripts/bench.mjs, which bundles it with
+ * esbuild and runs the bundle in a child process. The `wgprune bench` commands go through here,
+ * so no benchmark code is part of the published bundles (dist/cli.js, dist/index.js), and
+ * benchmarks that load TF.js work (its ESM build uses directory imports that only a bundler
+ * resolves). Benchmarks therefore run from a source checkout with devDependencies installed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root: this file sits in bench/ (sources) or is bundled into dist/. */
+/** The repository root: this file sits in cli/ (sources) or is bundled into dist/. */
 function repoRoot(): string {
   return fileURLToPath(new URL('..', import.meta.url));
 }
