@@ -15,6 +15,8 @@ export default defineConfig({
     execArgv: ['--expose-gc'],
     // The reliability reporter writes RELIABILITY.md only under `npm run reliability` (WGPRUNE_RELIABILITY set).
     reporters: ['default', './test/helpers/summary-reporter.ts', './test/helpers/reliability-reporter.ts'],
+    // A tuning cache in the user's cache folder would change the kernels tests run: tests name their own.
+    env: { WGPRUNE_TUNING_CACHE: 'off' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
