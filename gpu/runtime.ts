@@ -19,7 +19,7 @@
  */
 import type { MemoryStats, Storage } from './types.js';
 import { DeviceLostError, DeviceShutdownError, ShaderCompileError } from './errors.js';
-import { type Program, programSource } from './program.js';
+import { checkParamDecl, packParams, paramBytes, type ParamValues, type Program, programSource } from './program.js';
 import { BufferPool } from './buffer-pool.js';
 import { deviceSettings, type KernelSettings } from './profile.js';
 import type { GpuContext } from './device.js';
@@ -40,6 +40,7 @@ const STORAGE_TEXTURE_USAGE = 0x04 /* TEXTURE_BINDING */ | 0x08; /* STORAGE_BIND
 
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const READBACK_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
+const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
 const MAX_WORKGROUPS = 65535;
 
 /** High-water mark of free pooled memory by default: 64 MiB. */
@@ -276,9 +277,19 @@ export class GpuRuntime {
     if (!this.destroyed) this.texturePool.release(t);
   }
 
+  /** Pipelines compiled so far (one per program key). */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
   private pipeline(p: Program): GPUComputePipeline {
     let pipe = this.pipelines.get(p.key);
     if (!pipe) {
+      if (p.params) {
+        checkParamDecl(p.key, p.params);
+        const max = this.limits.maxUniformBufferBindingSize;
+        if (paramBytes(p.params) > max) throw new Error(`webgpu: kernel '${p.key}' declares ${p.params.length} parameters, more than this adapter's ${max}-byte uniform buffers hold`);
+      }
       this.openScope();
       const code = programSource(p);
       const module = this.device.createShaderModule({ code, label: p.key });
@@ -302,25 +313,38 @@ export class GpuRuntime {
   }
 
   /**
-   * Records one dispatch. `workgroups` is either [x, y, z] or a total count of
-   * 1-D workgroups, which is split over x and y to respect the per-dimension cap
-   * (kernels recover the linear index with `linearIndex`).
+   * Records one dispatch. `params` are the program's named parameters (checked and packed
+   * by its declaration), or positional words for a program that declares none.
+   * `workgroups` is either [x, y, z] or a total count of 1-D workgroups, which is split over
+   * x and y to respect the per-dimension cap (kernels recover the linear index with `linearIndex`).
    */
-  run(p: Program, inputs: readonly GpuResource[], outputs: readonly GpuResource[], params: ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
+  run(p: Program, inputs: readonly GpuResource[], outputs: readonly GpuResource[], params: ParamValues | ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
     this.checkAlive();
     const compileFailed = this.compileErrors.get(p.key);
     if (compileFailed) throw compileFailed;
     for (const s of [...inputs, ...outputs]) {
       if (s.released) throw new Error(`webgpu: ${p.key} was given a storage that has already been released`);
     }
+    const positional = isPositional(params);
+    if (!p.params !== positional) {
+      throw new Error(`webgpu: kernel '${p.key}' ${p.params ? 'declares named parameters: pass a record' : 'reads positional parameters: pass an array'}`);
+    }
+    // Checked before the empty-grid return, so a bad launch fails whatever its size.
+    const words: Uint32Array<ArrayBuffer> = positional ? Uint32Array.from(params.length ? params : [0]) : packParams(p.key, p.params!, params);
     const grid = typeof workgroups === 'number' ? splitGrid(workgroups) : workgroups;
     if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
     const pipe = this.pipeline(p);
-    const words = Uint32Array.from(params.length ? params : [0]);
-    const paramBuf = this.pool.acquire(Math.ceil(words.byteLength / 64) * 64, STORAGE_USAGE);
-    this.device.queue.writeBuffer(paramBuf, 0, words);
     const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((s, binding) => ({ binding, resource: s instanceof GpuTexture ? s.view : { buffer: s.buffer } }));
-    entries.push({ binding: entries.length, resource: { buffer: paramBuf } });
+    let paramBuf: GPUBuffer | null = null;
+    if (positional) {
+      paramBuf = this.pool.acquire(Math.ceil(words.byteLength / 64) * 64, STORAGE_USAGE);
+    } else if (p.params!.length) {
+      paramBuf = this.pool.acquire(words.byteLength, UNIFORM_USAGE);
+    }
+    if (paramBuf) {
+      this.device.queue.writeBuffer(paramBuf, 0, words);
+      entries.push({ binding: entries.length, resource: { buffer: paramBuf } });
+    }
     const bindGroup = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder();
@@ -329,7 +353,7 @@ export class GpuRuntime {
     this.pass.setPipeline(pipe);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
-    this.pool.release(paramBuf);
+    if (paramBuf) this.pool.release(paramBuf);
     this.batchKeys.add(p.key);
     if (++this.recorded >= this.dispatchBudget) this.flush();
   }
@@ -521,6 +545,10 @@ function compileError(kernel: string, code: string, messages: readonly GPUCompil
   });
   const first = errors[0]!;
   return new ShaderCompileError(`webgpu validation error: the WGSL of kernel '${kernel}' does not compile:\n${shown.join('\n')}`, kernel, first.lineNum, first.linePos);
+}
+
+function isPositional(params: ParamValues | ArrayLike<number>): params is ArrayLike<number> {
+  return Array.isArray(params) || ArrayBuffer.isView(params);
 }
 
 function splitGrid(total: number): [number, number, number] {

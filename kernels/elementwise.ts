@@ -1,8 +1,8 @@
 /** Elementwise kernels: unary maps, broadcasting binary ops, `where` and `addcmul`. */
 import type { BinaryOp, StridedView, UnaryOp } from '../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
-import { f32Bits, perElementMain, type Program } from '../gpu/program.js';
-import { outputType, type StridedLaunch, stridedIndexWgsl, stridedLaunch, viewLoad, viewType } from './strided-index.js';
+import { f32Bits, type ParamDecl, type ParamValues, perElementMain, type Program, programFamily, type ProgramSpec } from '../gpu/program.js';
+import { outputType, type StridedForm, type StridedLaunch, stridedIndexWgsl, stridedLaunch, stridedParams, viewLoad, viewType } from './strided-index.js';
 
 const WG = 256;
 
@@ -69,85 +69,80 @@ fn powReal(a: f32, b: f32) -> f32 {
  * In a vec4 launch the expression is applied one component at a time: the maps are written
  * for f32 (select, NaN tests, powReal).
  */
-function mapStatement(launch: StridedLaunch, loads: Array<[string, number, string]>, expr: string): string {
-  if (!launch.vec4) return `${loads.map(([n, v, arr]) => `  let ${n} = ${viewLoad(launch, v, arr)};`).join('\n')}
+function mapStatement(form: StridedForm, loads: Array<[string, number, string]>, expr: string): string {
+  if (!form.vec4) return `${loads.map(([n, v, arr]) => `  let ${n} = ${viewLoad(form, v, arr)};`).join('\n')}
   out[i] = ${expr};`;
-  return `${loads.map(([n, v, arr]) => `  let ${n}4 = ${viewLoad(launch, v, arr)};`).join('\n')}
+  return `${loads.map(([n, v, arr]) => `  let ${n}4 = ${viewLoad(form, v, arr)};`).join('\n')}
   var r: vec4<f32>;
   for (var j = 0u; j < 4u; j++) { ${loads.map(([n]) => `let ${n} = ${n}4[j];`).join(' ')} r[j] = ${expr}; }
   out[i] = r;`;
 }
 
 // Unary maps run as a one-view strided launch: vec4s when the length allows.
-function unaryProgram(op: UnaryOp, launch: StridedLaunch): Program {
-  return {
-    key: `unary:${op}:${launch.key}`,
-    inputs: [{ name: 'X', type: viewType(launch, 0) }],
-    outputs: [{ name: 'out', type: outputType(launch) }],
-    workgroupSize: [WG],
-    body: () => `${stridedIndexWgsl(launch)}
-${perElementMain(mapStatement(launch, [['x', 0, 'X']], unaryWgsl[op]))}`,
-  };
-}
+const unaryProgram = programFamily('unary', ({ op, form }: { op: UnaryOp; form: StridedForm }) => ({
+  inputs: [{ name: 'X', type: viewType(form, 0) }],
+  outputs: [{ name: 'out', type: outputType(form) }],
+  workgroupSize: [WG],
+  params: stridedParams(form),
+  body: () => `${stridedIndexWgsl(form)}
+${perElementMain(mapStatement(form, [['x', 0, 'X']], unaryWgsl[op]))}`,
+}));
 
 export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage): GpuStorage {
   const launch = stridedLaunch([x.size], [{ offset: 0, strides: [1] }], { vec4: true });
-  return launchInto(rt, unaryProgram(op, launch), [x], launch);
+  return launchInto(rt, unaryProgram({ op, form: launch.form }), [x], launch);
 }
 
-function binaryProgram(op: BinaryOp, launch: StridedLaunch): Program {
-  return {
-    key: `binary:${op}:${launch.key}`,
-    inputs: [{ name: 'A', type: viewType(launch, 0) }, { name: 'B', type: viewType(launch, 1) }],
-    outputs: [{ name: 'out', type: outputType(launch) }],
-    workgroupSize: [WG],
-    body: () => `${mathHelpers}
-${stridedIndexWgsl(launch)}
-${perElementMain(mapStatement(launch, [['a', 0, 'A'], ['b', 1, 'B']], binaryWgsl[op]))}`,
-  };
-}
+const binaryProgram = programFamily('binary', ({ op, form }: { op: BinaryOp; form: StridedForm }) => ({
+  inputs: [{ name: 'A', type: viewType(form, 0) }, { name: 'B', type: viewType(form, 1) }],
+  outputs: [{ name: 'out', type: outputType(form) }],
+  workgroupSize: [WG],
+  params: stridedParams(form),
+  body: () => `${mathHelpers}
+${stridedIndexWgsl(form)}
+${perElementMain(mapStatement(form, [['a', 0, 'A'], ['b', 1, 'B']], binaryWgsl[op]))}`,
+}));
 
 /** Runs a per-element program over a launch's invocations; returns the new contiguous output. */
-function launchInto(rt: GpuRuntime, program: Program, inputs: GpuStorage[], launch: StridedLaunch, extra: number[] = []): GpuStorage {
+function launchInto(rt: GpuRuntime, program: Program, inputs: GpuStorage[], launch: StridedLaunch, extra: ParamValues = {}): GpuStorage {
   const out = rt.alloc(launch.size);
-  rt.run(program, inputs, [out], [...launch.params, ...extra], Math.ceil(launch.invocations / WG));
+  rt.run(program, inputs, [out], { ...launch.params, ...extra }, Math.ceil(launch.invocations / WG));
   return out;
 }
 
 export function binary(rt: GpuRuntime, op: BinaryOp, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
   const launch = stridedLaunch(shape, [av, bv], { vec4: true });
-  return launchInto(rt, binaryProgram(op, launch), [a, b], launch);
+  return launchInto(rt, binaryProgram({ op, form: launch.form }), [a, b], launch);
 }
 
 /** A per-element program over three strided views named `names`, writing `expr` (WGSL over their loads). */
-function threeViewProgram(key: string, launch: StridedLaunch, names: [string, string, string], expr: (load: (k: number) => string) => string): Program {
+function threeViewSpec(form: StridedForm, names: [string, string, string], expr: (load: (k: number) => string) => string, extra: ParamDecl = []): ProgramSpec {
   return {
-    key: `${key}:${launch.key}`,
-    inputs: names.map((name, k) => ({ name, type: viewType(launch, k) })),
-    outputs: [{ name: 'out', type: outputType(launch) }],
+    inputs: names.map((name, k) => ({ name, type: viewType(form, k) })),
+    outputs: [{ name: 'out', type: outputType(form) }],
     workgroupSize: [WG],
-    body: () => `${stridedIndexWgsl(launch)}
-${perElementMain(`  out[i] = ${expr((k) => viewLoad(launch, k, names[k]!))};`)}`,
+    params: [...stridedParams(form), ...extra],
+    body: () => `${stridedIndexWgsl(form)}
+${perElementMain(`  out[i] = ${expr((k) => viewLoad(form, k, names[k]!))};`)}`,
   };
 }
 
-function whereProgram(launch: StridedLaunch): Program {
-  const zero = launch.vec4 ? 'vec4<f32>(0.0)' : '0.0';
-  return threeViewProgram('where', launch, ['C', 'A', 'B'], (ld) => `select(${ld(2)}, ${ld(1)}, ${ld(0)} != ${zero})`);
-}
+const whereProgram = programFamily('where', ({ form }: { form: StridedForm }) => {
+  const zero = form.vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  return threeViewSpec(form, ['C', 'A', 'B'], (ld) => `select(${ld(2)}, ${ld(1)}, ${ld(0)} != ${zero})`);
+});
 
 export function where(rt: GpuRuntime, c: GpuStorage, cv: StridedView, a: GpuStorage, av: StridedView, b: GpuStorage, bv: StridedView, shape: readonly number[]): GpuStorage {
   const launch = stridedLaunch(shape, [cv, av, bv], { vec4: true });
-  return launchInto(rt, whereProgram(launch), [c, a, b], launch);
+  return launchInto(rt, whereProgram({ form: launch.form }), [c, a, b], launch);
 }
 
-function addcmulProgram(launch: StridedLaunch): Program {
-  const value = 2 + launch.rank + 3 * (1 + launch.rank);
-  return threeViewProgram('addcmul', launch, ['I', 'A', 'B'], (ld) => `${ld(0)} + pf(${value}u) * ${ld(1)} * ${ld(2)}`);
-}
+// The value travels as its bit pattern: torch.addcmul takes infinities and NaN too.
+const addcmulProgram = programFamily('addcmul', ({ form }: { form: StridedForm }) =>
+  threeViewSpec(form, ['I', 'A', 'B'], (ld) => `${ld(0)} + bitcast<f32>(P.valueBits) * ${ld(1)} * ${ld(2)}`, [['valueBits', 'u32']]));
 
 /** input + value · t1 · t2 with broadcasting (one pass: BatchNorm's x · α + β). */
 export function addcmul(rt: GpuRuntime, input: GpuStorage, iv: StridedView, t1: GpuStorage, av: StridedView, t2: GpuStorage, bv: StridedView, value: number, shape: readonly number[]): GpuStorage {
   const launch = stridedLaunch(shape, [iv, av, bv], { vec4: true });
-  return launchInto(rt, addcmulProgram(launch), [input, t1, t2], launch, [f32Bits(value)]);
+  return launchInto(rt, addcmulProgram({ form: launch.form }), [input, t1, t2], launch, { valueBits: f32Bits(value) });
 }

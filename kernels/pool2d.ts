@@ -12,21 +12,23 @@
  */
 import type { Pool2dGeometry } from '../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
-import { geometryLets, geometryParams, perElementMain, type Program } from '../gpu/program.js';
+import { type ParamDecl, perElementMain, programFamily } from '../gpu/program.js';
 import { udivWgsl } from './strided-index.js';
 
 const WG = 64;
 
-/** params[0] is the thread count; params[1..] the geometry fields in this order. */
+/** Parameters: the thread count `n`, then the geometry fields (i32: padding makes coordinates negative). */
 const GEOMETRY = ['h', 'w', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'oh', 'ow'] as const;
+const GEOMETRY_PARAMS: ParamDecl = [['n', 'u32'], ...GEOMETRY.map((k) => [k, 'i32'] as const)];
 
-function poolParams(total: number, g: Pool2dGeometry): number[] {
-  return geometryParams(total, g, GEOMETRY);
+function poolParams(total: number, g: Pool2dGeometry): Record<string, number> {
+  return { n: total, ...Object.fromEntries(GEOMETRY.map((k) => [k, g[k]])) };
 }
 
-/** Common entry: `i` is this invocation's element; threads past `params[0]` return. */
+/** Common entry: `i` is this invocation's element (threads past `n` return); the geometry as upper-cased lets. */
 function entry(body: string): string {
-  return `${udivWgsl}\n${perElementMain(`${geometryLets(GEOMETRY)}\n${body}`)}`;
+  const lets = GEOMETRY.map((k) => `  let ${k.toUpperCase()} = P.${k};`).join('\n');
+  return `${udivWgsl}\n${perElementMain(`${lets}\n${body}`)}`;
 }
 
 /**
@@ -59,11 +61,11 @@ fn ceilDiv(a: i32, b: i32) -> i32 { return select(-((-a) / b), (a + b - 1) / b, 
 
 // Max pooling forward. NaN propagates: the first NaN in the window is taken and the scan stops.
 // Without indices (inference) the argmax output is left out.
-const maxForwardProgram = (indices: boolean): Program => ({
-  key: `maxpool2d:fwd${indices ? '' : ':noindices'}`,
+const maxForwardProgram = programFamily('maxpool2d:fwd', ({ indices }: { indices: boolean }) => ({
   inputs: [{ name: 'X' }],
   outputs: [{ name: 'Y' }, ...(indices ? [{ name: 'ARGMAX' }] : [])],
   workgroupSize: [WG],
+  params: GEOMETRY_PARAMS,
   body: () =>
     `
 // −inf built at run time: WGSL rejects infinities in constant expressions.
@@ -90,7 +92,7 @@ var<private> NEG_INF_BITS: u32 = 0xff800000u;` +
     if (stop) { break; }
   }
   Y[i] = best;${indices ? '\n  ARGMAX[i] = f32(bestIdx);' : ''}`),
-});
+}));
 
 /**
  * WGSL `fn name(best, v) -> type`: max pooling's running-maximum update, lane by lane: a
@@ -108,15 +110,15 @@ export function maxPickWgsl(name: string, type: string): string {
  * no per-window index math. Same semantics: NaN propagates (a NaN replaces a number, never
  * the reverse), and a later value replaces the running maximum only when greater.
  */
-const maxPool2x2Program: Program = {
-  key: 'maxpool2d:fwd:2x2vec4',
+const maxPool2x2Program = programFamily('maxpool2d:fwd:2x2vec4', () => ({
   inputs: [{ name: 'X', type: 'array<vec4<f32>>' }],
   outputs: [{ name: 'Y', type: 'array<vec4<f32>>' }],
   workgroupSize: [WG],
-  // params: output vec4s, OW/4, W/4
+  // output vec4s, OW/4, W/4
+  params: [['n', 'u32'], ['ow4', 'u32'], ['w4', 'u32']],
   body: () => `${udivWgsl}
 ${maxPickWgsl('pick', 'vec4<f32>')}
-${perElementMain(`  let ow4 = pu(1u); let w4 = pu(2u);
+${perElementMain(`  let ow4 = P.ow4; let w4 = P.w4;
   let row = udiv(i, ow4); let ox4 = i - row * ow4;
   let top = row * 2u * w4 + ox4 * 2u;
   let a0 = X[top]; let a1 = X[top + 1u]; let b0 = X[top + w4]; let b1 = X[top + w4 + 1u];
@@ -125,7 +127,7 @@ ${perElementMain(`  let ow4 = pu(1u); let w4 = pu(2u);
   best = pick(best, vec4<f32>(b0.x, b0.z, b1.x, b1.z));
   best = pick(best, vec4<f32>(b0.y, b0.w, b1.y, b1.w));
   Y[i] = best;`)}`,
-};
+}));
 
 const isVec4Pool2x2 = (g: Pool2dGeometry) =>
   g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2 && g.ph === 0 && g.pw === 0 && g.h % 2 === 0 && g.w % 8 === 0;
@@ -134,20 +136,20 @@ export function maxPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry, indi
   const total = g.n * g.c * g.oh * g.ow;
   const out = rt.alloc(total);
   if (!indices && isVec4Pool2x2(g)) {
-    rt.run(maxPool2x2Program, [x], [out], [total / 4, g.ow / 4, g.w / 4], Math.ceil(total / 4 / WG));
+    rt.run(maxPool2x2Program({}), [x], [out], { n: total / 4, ow4: g.ow / 4, w4: g.w / 4 }, Math.ceil(total / 4 / WG));
     return { out, argmax: null };
   }
   const argmax = indices ? rt.alloc(total) : null;
-  rt.run(maxForwardProgram(indices), [x], argmax ? [out, argmax] : [out], poolParams(total, g), Math.ceil(total / WG));
+  rt.run(maxForwardProgram({ indices }), [x], argmax ? [out, argmax] : [out], poolParams(total, g), Math.ceil(total / WG));
   return { out, argmax };
 }
 
 // Max pooling backward: gx[plane, iy, ix] = Σ over covering windows whose argmax is iy·w + ix of gy.
-const maxGradProgram: Program = {
-  key: 'maxpool2d:grad',
+const maxGradProgram = programFamily('maxpool2d:grad', () => ({
   inputs: [{ name: 'GY' }, { name: 'ARGMAX' }],
   outputs: [{ name: 'GX' }],
   workgroupSize: [WG],
+  params: GEOMETRY_PARAMS,
   body: () =>
     ceilDivWgsl +
     entry(`${inputCoords}
@@ -160,12 +162,12 @@ const maxGradProgram: Program = {
     }
   }
   GX[i] = acc;`),
-};
+}));
 
 export function maxPool2dGrad(rt: GpuRuntime, gy: GpuStorage, argmax: GpuStorage, g: Pool2dGeometry): GpuStorage {
   const total = g.n * g.c * g.h * g.w;
   const out = rt.alloc(total);
-  rt.run(maxGradProgram, [gy, argmax], [out], poolParams(total, g), Math.ceil(total / WG));
+  rt.run(maxGradProgram({}), [gy, argmax], [out], poolParams(total, g), Math.ceil(total / WG));
   return out;
 }
 
@@ -182,17 +184,14 @@ fn divisor(y0: i32, x0: i32, H: i32, W: i32, KH: i32, KW: i32, PH: i32, PW: i32)
 }`;
 }
 
-const padTag = (countIncludePad: boolean) => (countIncludePad ? 'includePad' : 'excludePad');
-
-function avgForwardProgram(countIncludePad: boolean): Program {
-  return {
-    key: `avgpool2d:fwd:${padTag(countIncludePad)}`,
-    inputs: [{ name: 'X' }],
-    outputs: [{ name: 'Y' }],
-    workgroupSize: [WG],
-    body: () =>
-      divisorWgsl(countIncludePad) +
-      entry(`${outputCoords}
+const avgForwardProgram = programFamily('avgpool2d:fwd', ({ countIncludePad }: { countIncludePad: boolean }) => ({
+  inputs: [{ name: 'X' }],
+  outputs: [{ name: 'Y' }],
+  workgroupSize: [WG],
+  params: GEOMETRY_PARAMS,
+  body: () =>
+    divisorWgsl(countIncludePad) +
+    entry(`${outputCoords}
   let base = plane * H * W;
   var acc = 0.0;
   for (var iy = max(y0, 0); iy < min(y0 + KH, H); iy++) {
@@ -201,27 +200,25 @@ function avgForwardProgram(countIncludePad: boolean): Program {
     }
   }
   Y[i] = acc / divisor(y0, x0, H, W, KH, KW, PH, PW);`),
-  };
-}
+}));
 
 export function avgPool2d(rt: GpuRuntime, x: GpuStorage, g: Pool2dGeometry, countIncludePad: boolean): GpuStorage {
   const total = g.n * g.c * g.oh * g.ow;
   const out = rt.alloc(total);
-  rt.run(avgForwardProgram(countIncludePad), [x], [out], poolParams(total, g), Math.ceil(total / WG));
+  rt.run(avgForwardProgram({ countIncludePad }), [x], [out], poolParams(total, g), Math.ceil(total / WG));
   return out;
 }
 
 // Average pooling backward: each covering window passes back gy / its divisor.
-function avgGradProgram(countIncludePad: boolean): Program {
-  return {
-    key: `avgpool2d:grad:${padTag(countIncludePad)}`,
-    inputs: [{ name: 'GY' }],
-    outputs: [{ name: 'GX' }],
-    workgroupSize: [WG],
-    body: () =>
-      ceilDivWgsl +
-      divisorWgsl(countIncludePad) +
-      entry(`${inputCoords}
+const avgGradProgram = programFamily('avgpool2d:grad', ({ countIncludePad }: { countIncludePad: boolean }) => ({
+  inputs: [{ name: 'GY' }],
+  outputs: [{ name: 'GX' }],
+  workgroupSize: [WG],
+  params: GEOMETRY_PARAMS,
+  body: () =>
+    ceilDivWgsl +
+    divisorWgsl(countIncludePad) +
+    entry(`${inputCoords}
   var acc = 0.0;
   for (var oy = oyBegin; oy < oyEnd; oy++) {
     let row = (plane * OH + oy) * OW;
@@ -230,12 +227,11 @@ function avgGradProgram(countIncludePad: boolean): Program {
     }
   }
   GX[i] = acc;`),
-  };
-}
+}));
 
 export function avgPool2dGrad(rt: GpuRuntime, gy: GpuStorage, g: Pool2dGeometry, countIncludePad: boolean): GpuStorage {
   const total = g.n * g.c * g.h * g.w;
   const out = rt.alloc(total);
-  rt.run(avgGradProgram(countIncludePad), [gy], [out], poolParams(total, g), Math.ceil(total / WG));
+  rt.run(avgGradProgram({ countIncludePad }), [gy], [out], poolParams(total, g), Math.ceil(total / WG));
   return out;
 }

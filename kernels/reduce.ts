@@ -6,7 +6,7 @@
  */
 import type { ReduceOp } from '../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
-import type { Program } from '../gpu/program.js';
+import { programFamily } from '../gpu/program.js';
 
 const ROW_WG = 64;
 const THREAD_WG = 128;
@@ -29,19 +29,17 @@ function result(op: ReduceOp): string {
 
 const init = (op: ReduceOp) => (op === 'sum' ? '0.0' : 'x[base]');
 
-function threadPerRow(op: ReduceOp): Program {
-  return {
-    key: `reduce:${op}:thread`,
-    inputs: [{ name: 'x' }],
-    outputs: [{ name: 'y' }],
-    workgroupSize: [THREAD_WG],
-    body: () => `
+const threadPerRow = programFamily('reduce:thread', ({ op }: { op: ReduceOp }) => ({
+  inputs: [{ name: 'x' }],
+  outputs: [{ name: 'y' }],
+  workgroupSize: [THREAD_WG],
+  params: [['outer', 'u32'], ['inner', 'u32']],
+  body: () => `
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = linearIndex(gid, nwg);
-  let outer = pu(0u);
-  let inner = pu(1u);
-  if (row >= outer) { return; }
+  let inner = P.inner;
+  if (row >= P.outer) { return; }
   let base = row * inner;
   var acc: f32 = ${init(op)};
   var accIdx: u32 = 0u;
@@ -51,31 +49,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   y[row] = ${result(op)};
 }`,
-  };
-}
+}));
 
 /**
  * One workgroup per segment of a row, tree-reduced in workgroup memory. A row is
  * one segment unless it is split (see `reduce`); output y[segment].
- * params: segments, inner (row length), segment length, segments per row.
+ * Parameters: segments, inner (row length), segment length, segments per row.
  */
-function workgroupPerSegment(op: ReduceOp): Program {
-  return {
-    key: `reduce:${op}:workgroup`,
-    inputs: [{ name: 'x' }],
-    outputs: [{ name: 'y' }],
-    workgroupSize: [ROW_WG],
-    body: () => `
+const workgroupPerSegment = programFamily('reduce:workgroup', ({ op }: { op: ReduceOp }) => ({
+  inputs: [{ name: 'x' }],
+  outputs: [{ name: 'y' }],
+  workgroupSize: [ROW_WG],
+  params: [['segments', 'u32'], ['inner', 'u32'], ['segment', 'u32'], ['perRow', 'u32']],
+  body: () => `
 var<workgroup> sAcc: array<f32, ${ROW_WG}>;
 var<workgroup> sIdx: array<u32, ${ROW_WG}>;
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let seg = wid.x + wid.y * nwg.x;
-  let inner = pu(1u);
-  let live = seg < pu(0u);
-  let row = seg / pu(3u);
-  let start = (seg % pu(3u)) * pu(2u);
-  let end = min(inner, start + pu(2u));
+  let inner = P.inner;
+  let live = seg < P.segments;
+  let row = seg / P.perRow;
+  let start = (seg % P.perRow) * P.segment;
+  let end = min(inner, start + P.segment);
   let base = select(0u, row * inner, live);
   let first = min(start + lid, end - 1u);
   var acc: f32 = ${op === 'sum' ? '0.0' : 'x[base + first]'};
@@ -107,8 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     y[seg] = ${result(op)};
   }
 }`,
-  };
-}
+}));
 
 /** Rows at least this long are split over several workgroups when there are few rows. */
 const SPLIT_ROW = 16384;
@@ -121,14 +116,14 @@ export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, outer: numbe
     // `outer` workgroups: reduce segments in parallel, then the per-row partials.
     const perRow = Math.ceil(inner / SEGMENT);
     const partial = rt.alloc(outer * perRow);
-    rt.run(workgroupPerSegment(op), [x], [partial], [outer * perRow, inner, SEGMENT, perRow], outer * perRow);
+    rt.run(workgroupPerSegment({ op }), [x], [partial], { segments: outer * perRow, inner, segment: SEGMENT, perRow }, outer * perRow);
     const out = reduce(rt, op, partial, outer, perRow);
     rt.release(partial);
     return out;
   }
   const out = rt.alloc(outer);
   if (outer === 0) return out;
-  if (inner <= SHORT_ROW) rt.run(threadPerRow(op), [x], [out], [outer, inner], Math.ceil(outer / THREAD_WG));
-  else rt.run(workgroupPerSegment(op), [x], [out], [outer, inner, inner, 1], outer);
+  if (inner <= SHORT_ROW) rt.run(threadPerRow({ op }), [x], [out], { outer, inner }, Math.ceil(outer / THREAD_WG));
+  else rt.run(workgroupPerSegment({ op }), [x], [out], { segments: outer, inner, segment: inner, perRow: 1 }, outer);
   return out;
 }

@@ -16,12 +16,13 @@
  * read once and splatted. llvmpipe runs a storage access one lane at a time, so a quarter
  * of the accesses is most of the saving (ReLU on 2M floats: 9.3 → 4.9 ms).
  *
- * Params layout: [invocations, rank, shape[rank], then for each view: offset, strides[rank]]
- * (invocations = elements, or elements / 4 with vec4). The simplified rank, the flat views,
- * the vec4 kinds and the division variant are baked into the program (pipelines are cached
- * per `key`).
+ * Named parameters: `n` (invocations: elements, or elements / 4 with vec4), the simplified
+ * shape `d0 … d{rank-1}`, then per view v its offset `o{v}` and strides `s{v}_0 …`. The
+ * launch's form — simplified rank, flat views, vec4 kinds, division variant — is baked into
+ * the program (it goes in the program's config); the shape and strides are not.
  */
 import type { StridedView } from '../gpu/types.js';
+import type { ParamDecl } from '../gpu/program.js';
 
 /** Float division is exact for dividends below 2^30 and divisors below 2^23 (see `udivWgsl`). */
 const FLOAT_DIVIDEND_LIMIT = 2 ** 30;
@@ -30,23 +31,27 @@ const FLOAT_DIVISOR_LIMIT = 2 ** 23;
 /** How a view is read in a vec4 launch: 4 consecutive values, or one value splatted. */
 export type Vec4Kind = 'vec4' | 'splat';
 
-export interface StridedLaunch {
-  /** The params array (layout above) for the simplified shape and views. */
-  params: number[];
-  /** Total element count. */
-  size: number;
-  /** Invocations to launch: size, or size / 4 with vec4. */
-  invocations: number;
-  /** Per view, in a vec4 launch; null for a scalar launch. */
-  vec4: Vec4Kind[] | null;
+/** What of a launch is baked into the WGSL: plain data, part of a program's config. */
+export interface StridedForm {
   /** Rank after dropping size-1 dimensions and merging contiguous ones. */
   rank: number;
   /** Per view: true when it is read at `offset + i`. */
   flat: boolean[];
+  /** Per view, in a vec4 launch; null for a scalar launch. */
+  vec4: Vec4Kind[] | null;
   /** Whether index divisions go through float arithmetic (else u32 `/` and `%`). */
   floatDivision: boolean;
-  /** Program-key suffix naming everything baked into the WGSL. */
-  key: string;
+}
+
+export interface StridedLaunch extends StridedForm {
+  /** The form alone (for a program config). */
+  form: StridedForm;
+  /** The named parameter values (layout above) for the simplified shape and views. */
+  params: Record<string, number>;
+  /** Total element count. */
+  size: number;
+  /** Invocations to launch: size, or size / 4 with vec4. */
+  invocations: number;
 }
 
 /** Drops size-1 dimensions and merges dimension d into d+1 where every view allows it. */
@@ -77,11 +82,24 @@ export function stridedLaunch(shape: readonly number[], views: readonly StridedV
   const floatDivision = size < FLOAT_DIVIDEND_LIMIT && s.shape.every((d) => d < FLOAT_DIVISOR_LIMIT);
   const vec4 = options.vec4 && rank > 0 && s.shape[rank - 1]! % 4 === 0 ? vec4Kinds(views, s.strides) : null;
   const invocations = vec4 ? size / 4 : size;
-  const params = [invocations, rank, ...s.shape];
-  views.forEach((v, k) => params.push(v.offset, ...s.strides[k]!));
-  const kinds = vec4 ? `:v4${vec4.map((k) => (k === 'vec4' ? '4' : '1')).join('')}` : '';
-  const key = `r${rank}:${flat.map((f) => (f ? 'f' : 's')).join('')}${kinds}${floatDivision ? '' : ':idiv'}`;
-  return { params, size, invocations, vec4, rank, flat, floatDivision, key };
+  const params: Record<string, number> = { n: invocations };
+  s.shape.forEach((d, i) => { params[`d${i}`] = d; });
+  views.forEach((v, k) => {
+    params[`o${k}`] = v.offset;
+    s.strides[k]!.forEach((st, i) => { params[`s${k}_${i}`] = st; });
+  });
+  const form = { rank, flat, vec4, floatDivision };
+  return { ...form, form, params, size, invocations };
+}
+
+/** The parameter declaration of a launch of this form (layout above). */
+export function stridedParams(form: StridedForm): ParamDecl {
+  const dims = Array.from({ length: form.rank }, (_, i) => i);
+  return [
+    ['n', 'u32'],
+    ...dims.map((i) => [`d${i}`, 'u32'] as const),
+    ...form.flat.flatMap((_, k) => [[`o${k}`, 'u32'] as const, ...dims.map((i) => [`s${k}_${i}`, 'u32'] as const)]),
+  ];
 }
 
 /** Per view 'vec4' (inner stride 1, 4-aligned start of every inner row) or 'splat' (inner stride 0); null if any view is neither. */
@@ -113,55 +131,55 @@ fn udiv(a: u32, b: u32) -> u32 {
 }`;
 
 /**
- * WGSL for the launch: `viewOffset(flat, view)` (the element offset of output index
- * `flat` in a strided view) and, through `viewAt`, the expression each view is read with.
+ * WGSL for the launch: `viewOffset{v}(flat)` (the element offset of output index `flat` in
+ * view v) and, through `viewAt`, the expression each view is read with.
  */
-export function stridedIndexWgsl(launch: StridedLaunch): string {
-  const { rank, floatDivision } = launch;
-  const lines: string[] = [];
-  for (let d = rank - 1; d >= 0; d--) {
-    const dim = `pu(${2 + d}u)`;
-    const stride = `pu(base + ${1 + d}u)`;
-    if (d === 0) {
-      lines.push(`  off += rem * ${stride};`);
-    } else if (floatDivision) {
-      lines.push(`  { let q = udiv(rem, ${dim}); off += (rem - q * ${dim}) * ${stride}; rem = q; }`);
-    } else {
-      lines.push(`  off += (rem % ${dim}) * ${stride}; rem = rem / ${dim};`);
+export function stridedIndexWgsl(form: StridedForm): string {
+  const { rank, floatDivision } = form;
+  const offsetFn = (v: number) => {
+    const lines: string[] = [];
+    for (let d = rank - 1; d >= 0; d--) {
+      const dim = `P.d${d}`;
+      const stride = `P.s${v}_${d}`;
+      if (d === 0) {
+        lines.push(`  off += rem * ${stride};`);
+      } else if (floatDivision) {
+        lines.push(`  { let q = udiv(rem, ${dim}); off += (rem - q * ${dim}) * ${stride}; rem = q; }`);
+      } else {
+        lines.push(`  off += (rem % ${dim}) * ${stride}; rem = rem / ${dim};`);
+      }
     }
-  }
-  return `${floatDivision && rank > 1 ? udivWgsl : ''}
-fn viewOffset(flat: u32, view: u32) -> u32 {
-  let base = ${2 + rank}u + view * ${1 + rank}u;
+    return `
+fn viewOffset${v}(flat: u32) -> u32 {
   var rem = flat;
-  var off = pu(base);
+  var off = P.o${v};
 ${lines.join('\n')}
   return off;
 }`;
+  };
+  return `${floatDivision && rank > 1 ? udivWgsl : ''}${form.flat.map((f, v) => (f ? '' : offsetFn(v))).join('')}`;
 }
 
 /** WGSL expression for the element offset of output index `i` in view `view` (scalar launches). */
-export function viewAt(launch: StridedLaunch, view: number, i = 'i'): string {
-  return launch.flat[view] ? `(${offsetParam(launch, view)} + ${i})` : `viewOffset(${i}, ${view}u)`;
+export function viewAt(form: StridedForm, view: number, i = 'i'): string {
+  return form.flat[view] ? `(P.o${view} + ${i})` : `viewOffset${view}(${i})`;
 }
 
-const offsetParam = (launch: StridedLaunch, view: number) => `pu(${2 + launch.rank + view * (1 + launch.rank)}u)`;
-
 /** The binding type of view `view`'s array: vec4s for the vec4 views of a vec4 launch. */
-export function viewType(launch: StridedLaunch, view: number): string {
-  return launch.vec4?.[view] === 'vec4' ? 'array<vec4<f32>>' : 'array<f32>';
+export function viewType(form: StridedForm, view: number): string {
+  return form.vec4?.[view] === 'vec4' ? 'array<vec4<f32>>' : 'array<f32>';
 }
 
 /** The binding type of the contiguous output array. */
-export const outputType = (launch: StridedLaunch): string => (launch.vec4 ? 'array<vec4<f32>>' : 'array<f32>');
+export const outputType = (form: StridedForm): string => (form.vec4 ? 'array<vec4<f32>>' : 'array<f32>');
 
 /**
  * WGSL expression reading view `view` of array `name` at invocation `i`: an f32 in a
  * scalar launch, a vec4<f32> (4 consecutive outputs' values) in a vec4 launch.
  */
-export function viewLoad(launch: StridedLaunch, view: number, name: string): string {
-  const kind = launch.vec4?.[view];
-  if (!kind) return `${name}[${viewAt(launch, view)}]`;
-  if (kind === 'splat') return `vec4<f32>(${name}[viewOffset(i * 4u, ${view}u)])`;
-  return launch.flat[view] ? `${name}[${offsetParam(launch, view)} / 4u + i]` : `${name}[viewOffset(i * 4u, ${view}u) / 4u]`;
+export function viewLoad(form: StridedForm, view: number, name: string): string {
+  const kind = form.vec4?.[view];
+  if (!kind) return `${name}[${viewAt(form, view)}]`;
+  if (kind === 'splat') return `vec4<f32>(${name}[viewOffset${view}(i * 4u)])`;
+  return form.flat[view] ? `${name}[P.o${view} / 4u + i]` : `${name}[viewOffset${view}(i * 4u) / 4u]`;
 }

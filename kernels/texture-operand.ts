@@ -12,23 +12,23 @@
  * load is a per-lane loop there), so the fast paths take a quarter of the general one's.
  */
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../gpu/runtime.js';
-import type { Program } from '../gpu/program.js';
+import { type ParamDecl, programFamily } from '../gpu/program.js';
 
 const OUT = 'texture_storage_2d<rgba32float, write>';
 
-// params (both): L, K, sL, sK, Kpad
-function generalProgram(): Program {
-  return {
-    key: 'texture-operand:general',
-    inputs: [{ name: 'Src' }],
-    outputs: [{ name: 'T', type: OUT }],
-    workgroupSize: [16, 16],
-    body: () => `
+const PARAMS: ParamDecl = [['L', 'u32'], ['K', 'u32'], ['sL', 'u32'], ['sK', 'u32'], ['Kpad', 'u32']];
+
+const generalProgram = programFamily('texture-operand:general', () => ({
+  inputs: [{ name: 'Src' }],
+  outputs: [{ name: 'T', type: OUT }],
+  workgroupSize: [16, 16],
+  params: PARAMS,
+  body: () => `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let L = pu(0u); let K = pu(1u); let sL = pu(2u); let sK = pu(3u);
+  let L = P.L; let K = P.K; let sL = P.sL; let sK = P.sK;
   let l4 = gid.x; let p = gid.y;
-  if (l4 * 4u >= L || p >= pu(4u)) { return; }
+  if (l4 * 4u >= L || p >= P.Kpad) { return; }
   var v = vec4<f32>(0.0);
   if (p < K) {
     for (var j = 0u; j < 4u; j++) {
@@ -38,21 +38,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   textureStore(T, vec2<u32>(l4, p), v);
 }`,
-  };
-}
+}));
 
-function colsProgram(): Program {
-  return {
-    key: 'texture-operand:cols',
-    inputs: [{ name: 'Src', type: 'array<vec4<f32>>' }],
-    outputs: [{ name: 'T', type: OUT }],
-    workgroupSize: [16, 16],
-    body: () => `
+const colsProgram = programFamily('texture-operand:cols', () => ({
+  inputs: [{ name: 'Src', type: 'array<vec4<f32>>' }],
+  outputs: [{ name: 'T', type: OUT }],
+  workgroupSize: [16, 16],
+  params: PARAMS,
+  body: () => `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let L = pu(0u); let K = pu(1u); let sK4 = pu(3u) / 4u;
+  let L = P.L; let K = P.K; let sK4 = P.sK / 4u;
   let l4 = gid.x; let p = gid.y;
-  if (l4 * 4u >= L || p >= pu(4u)) { return; }
+  if (l4 * 4u >= L || p >= P.Kpad) { return; }
   var v = vec4<f32>(0.0);
   if (p < K) {
     v = Src[p * sK4 + l4];
@@ -60,20 +58,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   textureStore(T, vec2<u32>(l4, p), v);
 }`,
-  };
-}
+}));
 
 /** `copied`: Src is a texture copy of the rows (texel (p4, l) = Src row l, vec4 p4), read with textureLoad. */
-function rowsProgram(copied: boolean): Program {
-  return {
-    key: `texture-operand:rows4x4${copied ? ':copied' : ''}`,
-    inputs: [{ name: 'Src', type: copied ? 'texture_2d<f32>' : 'array<vec4<f32>>' }],
-    outputs: [{ name: 'T', type: OUT }],
-    workgroupSize: [16, 16],
-    body: () => `
+const rowsProgram = programFamily('texture-operand:rows4x4', ({ copied }: { copied: boolean }) => ({
+  inputs: [{ name: 'Src', type: copied ? 'texture_2d<f32>' : 'array<vec4<f32>>' }],
+  outputs: [{ name: 'T', type: OUT }],
+  workgroupSize: [16, 16],
+  params: PARAMS,
+  body: () => `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let L = pu(0u); let K = pu(1u); let sL4 = pu(2u) / 4u; let Kpad = pu(4u);
+  let L = P.L; let K = P.K; let sL4 = P.sL / 4u; let Kpad = P.Kpad;
   let l4 = gid.y; let p4 = gid.x;
   if (l4 * 4u >= L || p4 * 4u >= Kpad) { return; }
   var r: array<vec4<f32>, 4>;
@@ -90,8 +86,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
 }`,
-  };
-}
+}));
 
 /**
  * The texture of op (see above), or null when ⌈L/4⌉ × Kpad exceeds the device's 2-D
@@ -100,17 +95,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 export function operandTexture(rt: GpuRuntime, src: GpuStorage, L: number, K: number, sL: number, sK: number, Kpad = K): GpuTexture | null {
   const tex = rt.allocTexture('rgba32float', Math.ceil(L / 4), Kpad, true);
   if (!tex) return null;
-  const params = [L, K, sL, sK, Kpad];
+  const params = { L, K, sL, sK, Kpad };
   if (sL === 1 && sK % 4 === 0) {
-    rt.run(colsProgram(), [src], [tex], params, [Math.ceil(L / 4 / 16), Math.ceil(Kpad / 16), 1]);
+    rt.run(colsProgram({}), [src], [tex], params, [Math.ceil(L / 4 / 16), Math.ceil(Kpad / 16), 1]);
   } else if (sK === 1 && sL % 4 === 0) {
     // Rows of 256-byte multiples are first copied into a texture (a plain copy), so the
     // transpose gathers with textureLoad: 1.5-2.4x faster than its storage loads here.
     const copy = (sL * 4) % 256 === 0 && src.size >= L * sL ? rt.rowsTexture(src, sL / 4, L) : null;
-    rt.run(rowsProgram(!!copy), [copy ?? src], [tex], params, [Math.ceil(Kpad / 4 / 16), Math.ceil(L / 4 / 16), 1]);
+    rt.run(rowsProgram({ copied: !!copy }), [copy ?? src], [tex], params, [Math.ceil(Kpad / 4 / 16), Math.ceil(L / 4 / 16), 1]);
     if (copy) rt.releaseTexture(copy);
   } else {
-    rt.run(generalProgram(), [src], [tex], params, [Math.ceil(L / 4 / 16), Math.ceil(Kpad / 16), 1]);
+    rt.run(generalProgram({}), [src], [tex], params, [Math.ceil(L / 4 / 16), Math.ceil(Kpad / 16), 1]);
   }
   return tex;
 }

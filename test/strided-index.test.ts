@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { Program } from '../gpu/program.js';
+import { programFamily } from '../gpu/program.js';
 import { simplifyStrided, stridedLaunch, udivWgsl } from '../kernels/strided-index.js';
 import { expectParity, initBoth, on, shutdown } from './helpers/backends.js';
 
@@ -17,7 +17,7 @@ describe('launch simplification (host side)', () => {
     const launch = stridedLaunch([8, 64, 6, 6], [x, scale]);
     expect(launch.rank).toBe(3);
     expect(launch.flat).toEqual([true, false]);
-    expect(launch.params).toEqual([8 * 64 * 36, 3, 8, 64, 36, 0, 64 * 36, 36, 1, 3, 0, 1, 0]);
+    expect(launch.params).toEqual({ n: 8 * 64 * 36, d0: 8, d1: 64, d2: 36, o0: 0, s0_0: 64 * 36, s0_1: 36, s0_2: 1, o1: 3, s1_0: 0, s1_1: 1, s1_2: 0 });
     expect(simplifyStrided([1, 5, 1], [{ offset: 0, strides: [5, 1, 1] }])).toEqual({ shape: [5], strides: [[1]] });
   });
 
@@ -41,7 +41,7 @@ describe('vec4 launches (4 outputs an invocation)', () => {
     const launch = stridedLaunch([8, 64, 6, 6], [x, scale], { vec4: true });
     expect(launch.vec4).toEqual(['vec4', 'splat']);
     expect(launch.invocations).toBe(8 * 64 * 36 / 4);
-    expect(launch.params[0]).toBe(launch.invocations);
+    expect(launch.params.n).toBe(launch.invocations);
     // Inner dimension 6: no vec4; a start off the 4-grid, or a transposed view: no vec4.
     expect(stridedLaunch([3, 6], [{ offset: 0, strides: [6, 1] }, { offset: 0, strides: [0, 1] }], { vec4: true }).vec4).toBeNull();
     expect(stridedLaunch([3, 8], [{ offset: 2, strides: [10, 1] }], { vec4: true }).vec4).toBeNull();
@@ -79,22 +79,22 @@ describe('udiv: floor(a / b) in float arithmetic (webgpu)', () => {
     }
     for (let i = 0; i < 4000; i++) pairs.push([Math.floor(g.uniform() * 2 ** 30), 1 + Math.floor(g.uniform() * (2 ** 23 - 1))]);
     const input = new Uint32Array(pairs.flat());
-    const program: Program = {
-      key: 'test:udiv',
+    const program = programFamily('test:udiv', () => ({
       inputs: [{ name: 'AB', type: 'array<u32>' }],
       outputs: [{ name: 'Q', type: 'array<u32>' }],
       workgroupSize: [64],
+      params: [['n', 'u32']],
       body: () => `${udivWgsl}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
-  if (i >= pu(0u)) { return; }
+  if (i >= P.n) { return; }
   Q[i] = udiv(AB[2u * i], AB[2u * i + 1u]);
 }`,
-    };
+    }))({});
     const rt = (wg.getBackend('webgpu') as WebGpuBackend).rt;
     const ab = rt.upload(new Float32Array(input.buffer));
     const q = rt.alloc(pairs.length);
-    rt.run(program, [ab], [q], [pairs.length], Math.ceil(pairs.length / 64));
+    rt.run(program, [ab], [q], { n: pairs.length }, Math.ceil(pairs.length / 64));
     const got = new Uint32Array((await rt.read(q)).buffer);
     rt.release(ab);
     rt.release(q);
