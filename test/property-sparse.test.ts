@@ -3,7 +3,7 @@
  *
  * - CSR and BSR SpMM on random sizes, densities and sparsity patterns (empty rows, one long
  *   row, all zero, all full, block structure), every BSR block shape, batch 1 (SpMV) and more,
- *   with random schedules (texture or storage operands, row segments split, batch tiles)
+ *   with random schedules (texture or storage operands, row segments split, batch tiles, workgroup sizes)
  *   against the float64 dense product; the CPU backend's sparse matmul against it too; and no
  *   device memory left behind.
  * - Sparse convolution (CSR/BSR filters) on random geometries and densities through each
@@ -22,10 +22,12 @@ import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
-import { bsrMatmul, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
-import { csrMatmul, uploadCsr } from '../kernels/sparse/csr-spmm.js';
-import { sparseConv2d } from '../kernels/sparse/sparse-conv.js';
-import { sparseShiftedFits } from '../kernels/sparse/sparse-conv-shifted.js';
+import { bsrSpmmWith, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
+import { bsrBatchTile, bsrSpmmProblem, bsrTexturesFit } from '../kernels/sparse/bsr-plan.js';
+import { csrSpmmWith, uploadCsr } from '../kernels/sparse/csr-spmm.js';
+import { csrDefaultLayout, csrSpmmProblem, type CsrSpmmPlan, csrTexturesFit, planCsrSpmm } from '../kernels/sparse/csr-plan.js';
+import { sparseConvWith } from '../kernels/sparse/sparse-conv.js';
+import { planSparseConv, shiftedRowTile, sparseConvCandidates, sparseConvProblem } from '../kernels/sparse/conv-plan.js';
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, type Module, ReLU, Sequential } from '../nn/index.js';
 import { applyMask, buildDependencyGraph, compactWithPlan, maskValues } from '../pruning/index.js';
 import { Generator } from '../engine/index.js';
@@ -73,18 +75,27 @@ async function checkSpmm(c: MatrixCase, m: CsrMatrix | BsrMatrix, gpu: (x: Retur
 describe('CSR and BSR SpMM', () => {
   itProperty(
     'CSR SpMM with random schedules', 'random matrices and patterns, texture or storage operands, long rows split into segments, every batch tile',
-    () => fc.record({ c: matrixArb, textures: fc.boolean(), maxSegment: fc.option(dim(1, 48)), sort: fc.boolean(), tb: fc.option(fc.constantFrom(1, 2, 4, 8)) }),
-    async ({ c, textures, maxSegment, sort, tb }, note) => {
+    () => fc.record({ c: matrixArb, textures: fc.boolean(), maxSegment: fc.option(dim(1, 48)), sort: fc.boolean(), tb: fc.option(fc.constantFrom(1, 2, 4, 8)), threads: fc.constantFrom(64, 256) }),
+    async ({ c, textures, maxSegment, sort, tb, threads }, note) => {
       note(c.pattern);
       note(c.batch === 1 ? 'SpMV' : 'SpMM');
       if (maxSegment !== null) note('rows split in segments');
       const a = randomSparse(c.rows, c.cols, c.density, c.pattern, c.seed);
       const m = CsrMatrix.fromDense(a, c.rows, c.cols);
+      const problem = csrSpmmProblem(m, c.batch);
+      const planned = planCsrSpmm(problem, rt.settings).plan;
+      const plan: CsrSpmmPlan = {
+        kernel: c.batch === 1 ? 'spmv' : 'spmm',
+        operands: c.batch > 1 && textures && csrTexturesFit(problem, rt.settings.limits.maxTextureDimension2D) ? 'texture' : 'buffer',
+        layout: { sort, maxSegment: maxSegment ?? csrDefaultLayout(problem).maxSegment },
+        tb: c.batch === 1 ? 1 : (tb ?? planned.tb),
+        threads,
+      };
       await rt.sync();
       const before = memoryStats('webgpu').inUseBytes;
-      const w = uploadCsr(rt, m, { textures, sort, ...(maxSegment !== null ? { maxSegment } : {}) });
-      note(w.texture('cv') ? 'texture operands' : 'storage operands');
-      await checkSpmm(c, m, (x, b) => csrMatmul(rt, w, x, b, c.batch, tb !== null ? { tb } : {}), a, `CSR ${c.rows}x${c.cols} ${c.pattern} d=${c.density} batch ${c.batch}`);
+      const w = uploadCsr(rt, m, plan);
+      note(plan.operands === 'texture' ? 'texture operands' : 'storage operands');
+      await checkSpmm(c, m, (x, b) => csrSpmmWith(rt, plan, w, x, b, c.batch), a, `CSR ${c.rows}x${c.cols} ${c.pattern} d=${c.density} batch ${c.batch} ${JSON.stringify(plan)}`);
       w.release();
       await rt.sync();
       expect(memoryStats('webgpu').inUseBytes, 'device memory after release').toBe(before);
@@ -94,8 +105,8 @@ describe('CSR and BSR SpMM', () => {
 
   itProperty(
     'BSR SpMM with random blocks and schedules', 'every block shape, sizes that are not multiples of the block (padding), texture or storage operands, batch tiles',
-    () => fc.record({ c: matrixArb, block: fc.constantFrom(...BLOCK_SHAPES), textures: fc.boolean(), tb: fc.option(fc.constantFrom(1, 2, 4)) }),
-    async ({ c, block, textures, tb }, note) => {
+    () => fc.record({ c: matrixArb, block: fc.constantFrom(...BLOCK_SHAPES), textures: fc.boolean(), tb: fc.option(fc.constantFrom(1, 2, 4)), threads: fc.constantFrom(64, 256) }),
+    async ({ c, block, textures, tb, threads }, note) => {
       note(`${block[0]}x${block[1]}`);
       note(c.pattern);
       if (c.rows % block[0] || c.cols % block[1]) note('padded');
@@ -103,8 +114,10 @@ describe('CSR and BSR SpMM', () => {
       const m = BsrMatrix.fromDense(a, c.rows, c.cols, block as BlockShape);
       await rt.sync();
       const before = memoryStats('webgpu').inUseBytes;
-      const w = uploadBsr(rt, m, { textures });
-      await checkSpmm(c, m, (x, b) => bsrMatmul(rt, w, x, b, c.batch, tb ?? undefined), a, `BSR ${block.join('x')} ${c.rows}x${c.cols} ${c.pattern} d=${c.density} batch ${c.batch}`);
+      const tex = textures && bsrTexturesFit(bsrSpmmProblem(m, c.batch), rt.settings.limits.maxTextureDimension2D);
+      const plan = { operands: tex ? 'texture' as const : 'buffer' as const, tb: tb ?? bsrBatchTile(block[0], Math.ceil(c.batch / 4)), threads };
+      const w = uploadBsr(rt, m, plan);
+      await checkSpmm(c, m, (x, b) => bsrSpmmWith(rt, plan, w, x, b, c.batch), a, `BSR ${block.join('x')} ${c.rows}x${c.cols} ${c.pattern} d=${c.density} batch ${c.batch} ${JSON.stringify(plan)}`);
       w.release();
       await rt.sync();
       expect(memoryStats('webgpu').inUseBytes, 'device memory after release').toBe(before);
@@ -132,19 +145,23 @@ describe('sparse convolution', () => {
       oh: outSize(k.h, k.kh, k.s, k.p, k.d), ow: outSize(k.w, k.kw, k.s, k.p, k.d),
     };
     const cols = k.c * k.kh * k.kw;
-    const shifted = (k.path === 'auto' || k.path === 'shifted') && sparseShiftedFits(rt, g);
-    note(shifted ? `shifted${k.rowTile ? ` R${k.rowTile}` : ''}` : k.path === 'storage' ? 'storage' : 'quad or storage');
     note(k.format === 'csr' ? 'csr' : `bsr ${k.format.join('x')}`);
     const wd = randomSparse(k.oc, cols, k.density, k.pattern, k.seed);
     const xd = randomDense(k.n * k.c * k.h * k.w, k.seed + 1);
     const bd = k.bias ? randomDense(k.oc, k.seed + 2) : null;
     const want = cpuConv.conv2d(Float64Array.from(xd), Float64Array.from(wd), bd ? Float64Array.from(bd) : null, g);
     const m = k.format === 'csr' ? CsrMatrix.fromDense(wd, k.oc, cols) : BsrMatrix.fromDense(wd, k.oc, cols, k.format);
+    // The path asked for where it applies ('shifted' with the row tile asked for, or the planned one), else the device's plan.
+    const problem = sparseConvProblem(m, g);
+    const candidates = sparseConvCandidates(problem, rt.settings);
+    const wanted = k.path === 'shifted' ? `shifted-r${k.rowTile ?? shiftedRowTile(problem.block[0])}` : k.path;
+    const chosen = candidates.find((c) => c.variant === wanted) ?? (k.path === 'quad' ? candidates.find((c) => c.variant === 'storage')! : planSparseConv(problem, rt.settings));
+    note(chosen.variant);
     await rt.sync();
     const before = memoryStats('webgpu').inUseBytes;
     const w = m.format === 'csr' ? uploadCsr(rt, m) : uploadBsr(rt, m);
     const x = rt.upload(xd), b = bd ? rt.upload(bd) : null;
-    const y = sparseConv2d(rt, w, x, b, g, { path: k.path, ...(k.rowTile !== null ? { rowTile: k.rowTile } : {}) });
+    const y = sparseConvWith(rt, chosen.plan, w, x, b, g);
     expectClose(await rt.read(y), want, scaled(want), JSON.stringify(k));
     for (const s of [x, y, ...(b ? [b] : [])]) rt.release(s);
     w.release();

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK_SHAPES, BsrMatrix, conv2d, CsrMatrix, getBackend, memoryStats, noGrad, sparseConv2d, sparseTensor, tensor, type BlockShape } from '../index.js';
 import type { Conv2dGeometry } from '../engine/backend.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { sparseConv2d as sparseConvKernel, type SparseConvOptions } from '../kernels/sparse/sparse-conv.js';
+import { sparseConvWith } from '../kernels/sparse/sparse-conv.js';
+import { sparseConvCandidates, sparseConvProblem } from '../kernels/sparse/conv-plan.js';
 import { uploadBsr } from '../kernels/sparse/bsr-spmm.js';
 import { uploadCsr } from '../kernels/sparse/csr-spmm.js';
 import { expectClose, initBoth, on, shutdown } from './helpers/backends.js';
@@ -77,15 +78,17 @@ describe('sparseConv2d kernel: the shifted-copies, row-quad texture and storage 
       const b = rt.upload(randomDense(cs.oc, 8));
       const mats = [CsrMatrix.fromDense(wd, cs.oc, cols), BsrMatrix.fromDense(wd, cs.oc, cols, [4, 4]), BsrMatrix.fromDense(wd, cs.oc, cols, [8, 8])];
       for (const sw of mats.map((m) => (m.format === 'csr' ? uploadCsr(rt, m) : uploadBsr(rt, m)))) {
-        const runs: Array<[string, SparseConvOptions]> = [['storage', { path: 'storage' }], ['quad', { path: 'quad' }]];
-        if (ow % 4 === 0) for (const rowTile of [1, 2, 3, 4]) runs.push([`shifted R${rowTile}`, { path: 'shifted', rowTile }]);
+        const runs = sparseConvCandidates(sparseConvProblem(sw.matrix, g), rt.settings);
+        const expected = ['storage', 'storage-t256', 'quad', ...(ow % 4 === 0 ? ['shifted-r1', 'shifted-r2', 'shifted-r3', 'shifted-r4'] : [])];
+        expect(runs.map((r) => r.variant).sort()).toEqual(expected.sort());
         const out: Float64Array[] = [];
-        for (const [, opts] of runs) {
-          const y = sparseConvKernel(rt, sw, x, b, g, opts);
+        for (const { plan } of runs) {
+          const y = sparseConvWith(rt, plan, sw, x, b, g);
           out.push(Float64Array.from(await rt.read(y)));
           rt.release(y);
         }
-        for (let i = 1; i < runs.length; i++) expectClose(out[i]!, out[0]!, { rtol: 1e-6, atol: 1e-6 }, `${sw.matrix.format} ${runs[i]![0]} vs storage`);
+        const base = runs.findIndex((r) => r.variant === 'storage');
+        for (let i = 0; i < runs.length; i++) expectClose(out[i]!, out[base]!, { rtol: 1e-6, atol: 1e-6 }, `${sw.matrix.format} ${runs[i]!.variant} vs storage`);
         expect(out[0]!.some((v) => v !== 0)).toBe(true);
         sw.release();
       }

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK_SHAPES, BsrMatrix, CsrMatrix, getBackend, memoryStats, type BlockShape } from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { csrMatmul, uploadCsr } from '../kernels/sparse/csr-spmm.js';
-import { bsrMatmul, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
+import { csrSpmmWith, uploadCsr } from '../kernels/sparse/csr-spmm.js';
+import { bsrSpmmWith, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
 import { expectClose, initBoth, shutdown } from './helpers/backends.js';
 import { denseLinear, type Pattern, randomDense, randomSparse } from './helpers/sparse.js';
 
@@ -97,10 +97,12 @@ describe('sparse matmul: every format against the dense product', () => {
     const before = memoryStats().inUseBytes;
     const xs = rt.upload(x);
     for (const textures of [true, false]) {
-      const w = uploadCsr(rt, m, { textures, maxSegment: 16 });
+      const layout = { sort: true, maxSegment: 16 };
+      const operands = textures ? 'texture' as const : 'buffer' as const;
+      const w = uploadCsr(rt, m, { kernel: 'spmm', operands, layout, tb: 1, threads: 64 });
       expect(w.texture('cv') !== null).toBe(textures);
       for (const tb of [1, 2, 4, 8]) { // 9 batch vec4s: tb 2, 4 and 8 leave a partial last group
-        const y = csrMatmul(rt, w, xs, null, batch, { tb });
+        const y = csrSpmmWith(rt, { kernel: 'spmm', operands, layout, tb, threads: 64 }, w, xs, null, batch);
         expectClose(Float64Array.from(await rt.read(y)), expected, tol(expected), `${textures ? 'texture' : 'storage'} path, tb ${tb}`);
         rt.release(y);
       }
@@ -123,9 +125,10 @@ describe('sparse matmul: every format against the dense product', () => {
     for (const block of BLOCK_SHAPES) {
       const m = BsrMatrix.fromDense(a, rows, cols, block as BlockShape);
       for (const textures of [true, false]) {
-        const w = uploadBsr(rt, m, { textures });
+        const plan = { operands: textures ? 'texture' as const : 'buffer' as const, tb: 1, threads: 64 };
+        const w = uploadBsr(rt, m, plan);
         expect(w.texture('vals') !== null).toBe(textures && m.nnzBlocks > 0);
-        const y = bsrMatmul(rt, w, xs, bs, batch);
+        const y = bsrSpmmWith(rt, plan, w, xs, bs, batch);
         expectClose(Float64Array.from(await rt.read(y)), expected, tol(expected), `bsr ${block.join('x')} ${textures ? 'texture' : 'storage'} path`);
         rt.release(y);
         w.release();

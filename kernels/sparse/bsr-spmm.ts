@@ -13,15 +13,19 @@
  * Block rows are sorted by their block count, longest first (as CSR rows are), so
  * neighbouring invocations run equally long loops.
  *
- * Texture path (where the device's texture size allows, as for CSR): the block values
- * (an rgba32float texture, flat-indexed) and XT are read with textureLoad instead of
- * storage loads — on llvmpipe a divergent storage load is a per-lane loop.
+ * Texture path (as for CSR): the block values (an rgba32float texture, flat-indexed) and
+ * XT are read with textureLoad instead of storage loads — on llvmpipe a divergent storage
+ * load is a per-lane loop.
+ *
+ * The operands, batch tile and workgroup size are planned per problem by bsr-plan.ts;
+ * `bsrSpmmWith` runs any plan, `bsrMatmul` the one planned for the device.
  */
 import type { BsrMatrix } from '../../formats/bsr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
+import { BSR_NOMINAL_BATCH, bsrSpmmCandidates, bsrSpmmProblem, type BsrSpmmPlan, planBsrSpmm } from './bsr-plan.js';
 import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
-import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
+import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32 } from './storage.js';
 
 const LANE = ['x', 'y', 'z', 'w'];
 
@@ -36,17 +40,34 @@ function uploadValsTexture(rt: GpuRuntime, m: BsrMatrix): GpuTexture | null {
   return rt.uploadTexture('rgba32float', w, h, data);
 }
 
-export function uploadBsr(rt: GpuRuntime, m: BsrMatrix, options: { textures?: boolean } = {}): GpuSparse {
+/**
+ * Uploads the matrix (block rows sorted longest first, indices, values) and, when `plan` reads
+ * textures, the values texture; by default `plan` is the device's plan at a batch of
+ * BSR_NOMINAL_BATCH. Plans made later for other batches build what they need on first use.
+ */
+export function uploadBsr(rt: GpuRuntime, m: BsrMatrix, plan?: BsrSpmmPlan): GpuSparse {
   const order = Array.from({ length: m.blockRows }, (_, i) => i);
   const len = (i: number) => m.blockRowPtr[i + 1]! - m.blockRowPtr[i]!;
   order.sort((a, b) => len(b) - len(a) || a - b);
-  const vt = (options.textures ?? true) ? uploadValsTexture(rt, m) : null;
-  return new GpuSparse(rt, m, {
+  const w = new GpuSparse(rt, m, {
     order: uploadU32(rt, Uint32Array.from(order)),
     ptr: uploadU32(rt, m.blockRowPtr),
     cols: uploadU32(rt, m.packedColIdx()),
     vals: rt.upload(m.values),
-  }, { blockRows: m.blockRows, valsWidth: vt?.width ?? 0 }, vt ? { vals: vt } : {});
+  }, { blockRows: m.blockRows });
+  if ((plan ?? bsrUploadPlan(rt, m)).operands === 'texture') bsrValuesTexture(w);
+  return w;
+}
+
+function bsrUploadPlan(rt: GpuRuntime, m: BsrMatrix): BsrSpmmPlan {
+  const problem = bsrSpmmProblem(m, BSR_NOMINAL_BATCH);
+  const variants = bsrSpmmCandidates(problem, rt.settings).map((c) => c.variant);
+  return planBsrSpmm(problem, uploadSettings(rt.settings, 'spmm-bsr', variants)).plan;
+}
+
+/** The block values as a flat rgba32float texture ('vals'), built on first use; null when they do not fit. */
+export function bsrValuesTexture(w: GpuSparse): GpuTexture | null {
+  return w.cachedTexture('vals', () => uploadValsTexture(w.rt, w.matrix as BsrMatrix));
 }
 
 /**
@@ -129,27 +150,32 @@ fn store(row: u32, b4: u32, batch: u32, rows: u32, acc: vec4<f32>) {
   };
 }
 
-/** Batch vec4s per invocation: enough to amortise the block values, few enough to keep r·tb accumulators. */
-export function bsrBatchTile(r: number, nb4: number): number {
-  const cap = r >= 8 ? 4 : 8;
-  return Math.max(1, Math.min(cap, 2 ** Math.floor(Math.log2(Math.max(1, nb4 / 8)))));
+/** y[batch, rows] = x · Wᵀ (+ bias) with the kernel the device's settings plan for this matrix and batch. */
+export function bsrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
+  return bsrSpmmWith(rt, planBsrSpmm(bsrSpmmProblem(w.matrix as BsrMatrix, batch), rt.settings).plan, w, x, bias, batch);
 }
 
-export function bsrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number, tbOverride?: number): GpuStorage {
+/** y[batch, rows] = x · Wᵀ (+ bias) with `plan` (any candidate of bsrSpmmCandidates for this problem). */
+export function bsrSpmmWith(rt: GpuRuntime, plan: BsrSpmmPlan, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
   const m = w.matrix as BsrMatrix;
+  if (m.format !== 'bsr') throw new Error('bsrSpmmWith: the matrix is not BSR');
   const [r, c] = m.block;
-  const y = rt.alloc(batch * m.rows);
   const nb4 = Math.ceil(batch / 4);
-  const vt = w.texture('vals');
-  const xtTex = vt ? transposeToTexture(rt, x, batch, m.cols, m.paddedCols) : null;
+  let vt: GpuTexture | null = null, xtTex: GpuTexture | null = null;
+  if (plan.operands === 'texture') {
+    vt = bsrValuesTexture(w);
+    xtTex = vt ? transposeToTexture(rt, x, batch, m.cols, m.paddedCols) : null;
+    if (!vt || !xtTex) throw new Error(`bsrSpmmWith: the texture plan does not fit this device (${m.nnzBlocks} blocks, ${m.paddedCols} columns, batch ${batch}); plan with the device's settings`);
+  }
+  const y = rt.alloc(batch * m.rows);
   const xt = xtTex ?? transposeToVec4(rt, x, batch, m.cols, m.paddedCols);
-  const tb = tbOverride ?? bsrBatchTile(r, nb4);
+  const tb = plan.tb;
   const groups = Math.ceil(nb4 / tb);
-  const wg = gridShape(groups);
+  const wg = gridShape(groups, plan.threads);
   const gy = Math.ceil(m.blockRows / wg[1]);
   const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
-  const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), xtTex ? vt! : w.buffer('vals'), xt, ...(bias ? [bias] : [])];
-  rt.run(spmmProgram(r, c, tb, m.indexBits, !!bias, wg, xtTex ? vt!.width : 0), ins, [y], [m.blockRows, nb4, batch, m.rows], grid);
+  const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), vt ?? w.buffer('vals'), xt, ...(bias ? [bias] : [])];
+  rt.run(spmmProgram(r, c, tb, m.indexBits, !!bias, wg, vt ? vt.width : 0), ins, [y], [m.blockRows, nb4, batch, m.rows], grid);
   if (xtTex) rt.releaseTexture(xtTex);
   else rt.release(xt as GpuStorage);
   return y;

@@ -19,34 +19,36 @@
  * Cols (packed 16-bit pairs when in ≤ 65536), Vals, Splits (vec4<u32>: row, first
  * slot, slot count, 0) for the fix-up.
  *
- * Texture path (SpMM, used whenever the device's 2-D texture size allows): the
- * gathered operands — (column, value bits) pairs in an rg32uint texture CV, W texels
- * a row, and XT in an rgba32float texture — are read with textureLoad instead of
- * storage loads. Same schedule, same results; on llvmpipe it is ~6× faster, because a
- * divergent storage load there is a per-lane loop with a bounds check per component
- * (see engine/webgpu/texture-pool.ts).
+ * Texture path (SpMM): the gathered operands — (column, value bits) pairs in an rg32uint
+ * texture CV, W texels a row, and XT in an rgba32float texture — are read with textureLoad
+ * instead of storage loads. Same schedule, same results; on llvmpipe it is ~6× faster,
+ * because a divergent storage load there is a per-lane loop with a bounds check per
+ * component; on a GPU storage buffers are the usual choice.
+ *
+ * Which of these runs, the batch tile and the workgroup size are planned per problem by
+ * csr-plan.ts; `csrSpmmWith` runs any plan, `csrMatmul` runs the one planned for the device.
  */
 import type { CsrMatrix } from '../../formats/csr.js';
-import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
+import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
+import { CSR_NOMINAL_BATCH, type CsrLayout, csrSpmmCandidates, csrSpmmProblem, type CsrSpmmPlan, planCsrSpmm } from './csr-plan.js';
 import { flatCoord, nonzeroTexture, transposeToTexture, transposeToVec4 } from './layout.js';
-import { colIndexWgsl, GpuSparse, gridShape, uploadU32 } from './storage.js';
+import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32 } from './storage.js';
 
 const NONE = 0xffffffff;
 
-export interface CsrSchedule {
-  /** Longest segment; longer rows are split. Default: max(256, 8 × mean row length). */
-  maxSegment?: number;
-  /** Sort segments by length (default true); false keeps the natural row order (naive CSR). */
-  sort?: boolean;
-  /** Read the sparse operands through textures where the device allows (default true). */
-  textures?: boolean;
+/** A row schedule on the device: segment descriptors, split-row descriptors and their counts. */
+interface CsrSegments {
+  seg: GpuStorage;
+  splits: GpuStorage;
+  segments: number;
+  slots: number;
+  splitRows: number;
 }
 
-/** Builds segments and split-row descriptors on the host; uploads everything. */
-export function uploadCsr(rt: GpuRuntime, m: CsrMatrix, schedule: CsrSchedule = {}): GpuSparse {
-  const mean = m.nnz / m.rows;
-  const maxSeg = Math.max(1, schedule.maxSegment ?? Math.max(256, Math.ceil(8 * mean)));
+/** Cuts rows into segments of at most layout.maxSegment non-zeros (sorted when asked), on the host. */
+function segmentWords(m: CsrMatrix, layout: CsrLayout): { seg: Uint32Array; splits: Uint32Array; slots: number } {
+  const maxSeg = Math.max(1, layout.maxSegment);
   const segs: Array<[number, number, number, number]> = [];
   const splits: number[] = [];
   let slots = 0;
@@ -60,16 +62,48 @@ export function uploadCsr(rt: GpuRuntime, m: CsrMatrix, schedule: CsrSchedule = 
     splits.push(r, slots, count, 0);
     for (let s = 0; s < count; s++) segs.push([r, start + s * maxSeg, Math.min(end, start + (s + 1) * maxSeg), slots++]);
   }
-  if (schedule.sort ?? true) segs.sort((a, b) => b[2] - b[1] - (a[2] - a[1]) || a[0] - b[0]);
-  const segWords = new Uint32Array(segs.length * 4);
-  segs.forEach((s, i) => segWords.set(s, i * 4));
-  const cv = (schedule.textures ?? true) ? nonzeroTexture(rt, m, (col) => col) : null;
-  return new GpuSparse(rt, m, {
-    seg: uploadU32(rt, segWords),
-    cols: uploadU32(rt, m.packedColIdx()),
-    vals: rt.upload(m.values),
-    splits: uploadU32(rt, Uint32Array.from(splits)),
-  }, { segments: segs.length, slots, splitRows: splits.length / 4, cvWidth: cv?.width ?? 0 }, cv ? { cv } : {});
+  if (layout.sort) segs.sort((a, b) => b[2] - b[1] - (a[2] - a[1]) || a[0] - b[0]);
+  const seg = new Uint32Array(segs.length * 4);
+  segs.forEach((s, i) => seg.set(s, i * 4));
+  return { seg, splits: Uint32Array.from(splits), slots };
+}
+
+/** The matrix's row schedule for `layout`, built and uploaded on first use. */
+function csrSegments(w: GpuSparse, layout: CsrLayout): CsrSegments {
+  const key = `csr-seg:${layout.sort ? 'sorted' : 'rows'}:${layout.maxSegment}`;
+  const host = w.memo(key, () => segmentWords(w.matrix as CsrMatrix, layout));
+  return {
+    seg: w.cached(`${key}:seg`, () => uploadU32(w.rt, host.seg)),
+    splits: w.cached(`${key}:splits`, () => uploadU32(w.rt, host.splits)),
+    segments: host.seg.length / 4,
+    slots: host.slots,
+    splitRows: host.splits.length / 4,
+  };
+}
+
+/** The (column, value bits) texture CV ('cv'), built on first use; null when it does not fit. */
+function csrPairTexture(w: GpuSparse): GpuTexture | null {
+  return w.cachedTexture('cv', () => nonzeroTexture(w.rt, w.matrix as CsrMatrix, (col) => col));
+}
+
+/**
+ * Uploads the matrix (columns, values) with the row schedule and textures of `plan`; by default
+ * the plan the device's settings give for a batch of CSR_NOMINAL_BATCH. Plans made later for
+ * other batches build what they need on first use.
+ */
+export function uploadCsr(rt: GpuRuntime, m: CsrMatrix, plan?: CsrSpmmPlan): GpuSparse {
+  const w = new GpuSparse(rt, m, { cols: uploadU32(rt, m.packedColIdx()), vals: rt.upload(m.values) }, {});
+  const p = plan ?? csrUploadPlan(rt, m);
+  csrSegments(w, p.layout);
+  if (p.operands === 'texture') csrPairTexture(w);
+  return w;
+}
+
+/** The plan a matrix is uploaded for: the device's plan at the nominal batch. */
+function csrUploadPlan(rt: GpuRuntime, m: CsrMatrix): CsrSpmmPlan {
+  const problem = csrSpmmProblem(m, CSR_NOMINAL_BATCH);
+  const variants = csrSpmmCandidates(problem, rt.settings).map((c) => c.variant);
+  return planCsrSpmm(problem, uploadSettings(rt.settings, 'spmm-csr', variants)).plan;
 }
 
 /** The inner loop's reads: from storage buffers, or from the CV and XT textures (cvWidth texels a row). */
@@ -130,12 +164,12 @@ ${t.map((i) => `  emit(s, b0 + ${i}u, a${i});`).join('\n')}
   };
 }
 
-function spmvProgram(bits: 16 | 32, bias: boolean): Program {
+function spmvProgram(bits: 16 | 32, bias: boolean, threads: number): Program {
   return {
-    key: `sparse:csr-spmv:i${bits}:${bias ? 'bias' : 'nobias'}`,
+    key: `sparse:csr-spmv:i${bits}:${bias ? 'bias' : 'nobias'}:t${threads}`,
     inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'X' }, ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'Y' }, { name: 'Part' }],
-    workgroupSize: [64],
+    workgroupSize: [threads],
     // params: nseg
     body: () => `
 ${colIndexWgsl(bits)}
@@ -173,43 +207,53 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
-export interface CsrLaunchOptions {
-  /** vec4 batch columns per invocation (1, 2, 4 or 8); default by batch size. */
-  tb?: number;
+/** y[batch, rows] = x · Wᵀ (+ bias) with the kernel the device's settings plan for this matrix and batch. */
+export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
+  const stats = w.memo('csr-stats', () => csrSpmmProblem(w.matrix as CsrMatrix, 1));
+  return csrSpmmWith(rt, planCsrSpmm({ ...stats, batch }, rt.settings).plan, w, x, bias, batch);
 }
 
-export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number, o: CsrLaunchOptions = {}): GpuStorage {
+/** y[batch, rows] = x · Wᵀ (+ bias) with `plan` (any candidate of csrSpmmCandidates for this problem). */
+export function csrSpmmWith(rt: GpuRuntime, plan: CsrSpmmPlan, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
   const m = w.matrix as CsrMatrix;
+  if (m.format !== 'csr') throw new Error('csrSpmmWith: the matrix is not CSR');
+  if (plan.kernel === 'spmv' && batch !== 1) throw new Error(`csrSpmmWith: the SpMV plan runs batch 1, not ${batch}`);
   const rows = m.rows;
   const y = rt.alloc(batch * rows);
-  const nseg = w.info.segments!, slots = w.info.slots!, nsplit = w.info.splitRows!;
+  const { seg, splits, segments: nseg, slots, splitRows: nsplit } = csrSegments(w, plan.layout);
   const b = bias ? [bias] : [];
   const bits = m.indexBits;
   let stride: number;
   let part: GpuStorage;
-  if (batch === 1) {
+  if (plan.kernel === 'spmv') {
     stride = 1;
     part = rt.alloc(Math.max(1, slots));
-    rt.run(spmvProgram(bits, !!bias), [w.buffer('seg'), w.buffer('cols'), w.buffer('vals'), x, ...b], [y, part], [nseg], Math.ceil(nseg / 64));
+    rt.run(spmvProgram(bits, !!bias, plan.threads), [seg, w.buffer('cols'), w.buffer('vals'), x, ...b], [y, part], [nseg], Math.ceil(nseg / plan.threads));
   } else {
     const nb4 = Math.ceil(batch / 4);
     stride = nb4 * 4;
-    // 8 at batch 256 on 1024×1024 (10 % density): ~10 % faster than 4 on llvmpipe.
-    const tb = o.tb ?? (nb4 >= 64 ? 8 : nb4 >= 16 ? 2 : 1);
+    const tb = plan.tb;
     const groups = Math.ceil(nb4 / tb);
-    const wg = gridShape(groups);
-    const cv = w.texture('cv');
-    const xtTex = cv ? transposeToTexture(rt, x, batch, m.cols) : null;
+    const wg = gridShape(groups, plan.threads);
+    let cv: GpuTexture | null = null, xtTex: GpuTexture | null = null;
+    if (plan.operands === 'texture') {
+      cv = csrPairTexture(w);
+      xtTex = cv ? transposeToTexture(rt, x, batch, m.cols) : null;
+      if (!cv || !xtTex) {
+        rt.release(y);
+        throw new Error(`csrSpmmWith: the texture plan does not fit this device (${m.nnz} non-zeros, ${m.cols} columns, batch ${batch}); plan with the device's settings`);
+      }
+    }
     const xt = xtTex ?? transposeToVec4(rt, x, batch, m.cols);
-    const gathered = xtTex ? [cv!, xtTex] : [w.buffer('cols'), w.buffer('vals'), xt];
+    const gathered = cv ? [cv, xt] : [w.buffer('cols'), w.buffer('vals'), xt];
     part = rt.alloc(Math.max(1, slots) * stride);
     const gy = Math.ceil(nseg / wg[1]);
     const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
-    rt.run(spmmProgram(bits, tb, !!bias, wg, xtTex ? cv!.width : 0), [w.buffer('seg'), ...gathered, ...b], [y, part], [nseg, nb4, batch, rows, groups], grid);
+    rt.run(spmmProgram(bits, tb, !!bias, wg, cv ? cv.width : 0), [seg, ...gathered, ...b], [y, part], [nseg, nb4, batch, rows, groups], grid);
     if (xtTex) rt.releaseTexture(xtTex);
     else rt.release(xt as GpuStorage);
   }
-  if (nsplit > 0) rt.run(fixupProgram(!!bias), [w.buffer('splits'), part, ...b], [y], [nsplit * batch, batch, stride, rows], Math.ceil((nsplit * batch) / 64));
+  if (nsplit > 0) rt.run(fixupProgram(!!bias), [splits, part, ...b], [y], [nsplit * batch, batch, stride, rows], Math.ceil((nsplit * batch) / 64));
   rt.release(part);
   return y;
 }

@@ -60,9 +60,13 @@ export function transposeToTexture(rt: GpuRuntime, x: GpuStorage, batch: number,
  * flat index i at (i & (W − 1), i >> log2 W); null when they do not fit one texture.
  */
 export function flatTextureWidth(rt: GpuRuntime, texels: number): number | null {
-  const max = rt.device.limits.maxTextureDimension2D;
-  const w = 1 << Math.floor(Math.log2(max));
-  return texels > 0 && Math.ceil(texels / w) <= max ? w : null;
+  return flatWidthFor(rt.device.limits.maxTextureDimension2D, texels);
+}
+
+/** flatTextureWidth for a device whose 2-D textures are at most `maxTexture` texels a side (planners). */
+export function flatWidthFor(maxTexture: number, texels: number): number | null {
+  const w = 1 << Math.floor(Math.log2(maxTexture));
+  return texels > 0 && Math.ceil(texels / w) <= maxTexture ? w : null;
 }
 
 /**

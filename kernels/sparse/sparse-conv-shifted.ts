@@ -22,18 +22,10 @@ import type { CsrMatrix } from '../../formats/csr.js';
 import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
 import { chunkImages, paddedRows, shiftedCopies, stepOffsets } from '../conv2d/shifted-conv.js';
 import type { Program } from '../../gpu/program.js';
-import { blockUpdateWgsl } from './bsr-spmm.js';
+import { blockUpdateWgsl, bsrValuesTexture } from './bsr-spmm.js';
+import type { SparseConvPlan } from './conv-plan.js';
 import { flatCoord, flatTextureWidth, nonzeroTexture } from './layout.js';
 import { colIndexWgsl, type GpuSparse, gridShape, uploadU32 } from './storage.js';
-
-/** Output rows per invocation: r·R vec4 accumulators stay at 16 or fewer. */
-export const shiftedRowTile = (r: number) => Math.max(1, Math.min(4, Math.floor(16 / r)));
-
-/** Whether the shifted-copies path applies: 4-multiple output rows and one image's copies within a texture. */
-export function sparseShiftedFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
-  const width = flatTextureWidth(rt, 1);
-  return !!width && g.ow % 4 === 0 && chunkImages(rt, g, width) >= 1;
-}
 
 /**
  * off(col) for each (padded) weight column, for a chunk of `images` images: the dense shifted
@@ -123,10 +115,10 @@ export function sortedCsrRows(rt: GpuRuntime, m: CsrMatrix): GpuStorage {
 
 /**
  * y = conv2d(x, W) (+ bias) for sparse W over shifted copies of x, chunked over images
- * when their copies exceed one texture; null when the CSR offset texture does not fit
- * (the caller falls back to the row-quad path). `rowTile` overrides R (tests, tuning).
+ * when their copies exceed one texture, with the plan's row tile R and BSR value operand
+ * (a plan of the shifted path: conv-plan.ts checked that it applies).
  */
-export function sparseConvShifted(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, rowTile?: number): GpuStorage | null {
+export function sparseConvShifted(rt: GpuRuntime, plan: SparseConvPlan, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
   const m = w.matrix;
   const width = flatTextureWidth(rt, 1)!;
   const chunk = chunkImages(rt, g, width);
@@ -137,9 +129,11 @@ export function sparseConvShifted(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, b
     return nonzeroTexture(rt, m as CsrMatrix, (col) => offsets[col]!);
   });
   // CSR needs its (offset, value) texture; an all-zero matrix has none.
-  if (m.format === 'csr' && (m.nnz === 0 || !ov(Math.min(chunk, g.n)))) return null;
+  if (chunk < 1 || g.ow % 4 !== 0 || (m.format === 'csr' && (m.nnz === 0 || !ov(Math.min(chunk, g.n))))) {
+    throw new Error(`sparseConvWith: the shifted-copies plan does not apply to this convolution on this device; plan with the device's settings`);
+  }
   const [r, c] = m.format === 'csr' ? [1, 1] : (m as BsrMatrix).block;
-  const rows = rowTile ?? shiftedRowTile(r);
+  const rows = plan.rowTile;
   const ow4 = g.ow / 4, hp = paddedRows(g);
   const groups = ow4 * Math.ceil(g.oh / rows);
   const slots = m.format === 'csr' ? m.rows : (m as BsrMatrix).blockRows;
@@ -159,7 +153,7 @@ export function sparseConvShifted(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, b
     } else {
       const bm = m as BsrMatrix;
       const off = w.cached(`conv-shifted-off:${geom}:${images}`, () => uploadU32(rt, shiftedOffsets(cols, g, images)));
-      const vt = w.texture('vals');
+      const vt = plan.values === 'texture' ? bsrValuesTexture(w) : null;
       const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), vt ?? w.buffer('vals'), off, s, ...b];
       rt.run(bsrProgram(r, c, rows, bm.indexBits, !!bias, vt?.width ?? 0, width, wg), ins, [y], params, grid);
     }

@@ -5,9 +5,11 @@
  * input plane ci — an implicit im2col: nothing is unfolded. A 1×1 convolution is
  * exactly an SpMM W[oc, c] · X_n[c, h·w] with the same loop.
  *
- * Where output rows are a multiple of 4 pixels wide, sparse-conv-shifted.ts runs instead
+ * Where output rows are a multiple of 4 pixels wide, sparse-conv-shifted.ts can run instead
  * (one texel load per stored weight and output row of 4 pixels, over the dense
- * convolution's shifted copies of x); this file holds the general kernels.
+ * convolution's shifted copies of x); this file holds the general kernels. Which one runs
+ * is planned per problem by conv-plan.ts: `sparseConvWith` runs any plan, `sparseConv2d`
+ * the one planned for the device.
  *
  * The input is copied once into a zero-padded buffer Xp [n, c, Hp, Wp] (skipped when
  * there is no padding and the output height is a multiple of 4), so the inner loop
@@ -32,20 +34,10 @@ import type { CsrMatrix } from '../../formats/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
 import { blockUpdateWgsl } from './bsr-spmm.js';
+import { paddedGeometry, type PaddedInput as Padded, planSparseConv, sparseConvProblem, type SparseConvPlan } from './conv-plan.js';
 import { flatCoord, nonzeroTexture } from './layout.js';
-import { sortedCsrRows, sparseConvShifted, sparseShiftedFits } from './sparse-conv-shifted.js';
+import { sortedCsrRows, sparseConvShifted } from './sparse-conv-shifted.js';
 import { colIndexWgsl, type GpuSparse, uploadU32 } from './storage.js';
-
-const WG = 64;
-
-interface Padded { hp: number; wp: number; direct: boolean }
-
-function paddedGeometry(g: Conv2dGeometry): Padded {
-  const oh4 = Math.ceil(g.oh / 4) * 4;
-  const needH = (oh4 - 1) * g.sh + (g.kh - 1) * g.dh + 1;
-  const direct = g.ph === 0 && g.pw === 0 && oh4 === g.oh;
-  return { hp: direct ? g.h : Math.max(g.h + 2 * g.ph, needH), wp: g.w + 2 * g.pw, direct };
-}
 
 function padProgram(): Program {
   return {
@@ -97,13 +89,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   textureStore(Q, vec2<u32>(col, row), v);
 }`,
   };
-}
-
-/** Whether Q fits one texture (and its texel coordinates the 16-bit halves of a packed offset). */
-function quadFits(rt: GpuRuntime, g: Conv2dGeometry, p: Padded): boolean {
-  const rows = g.n * g.c * p.hp;
-  const max = Math.min(rt.device.limits.maxTextureDimension2D, 65535);
-  return rows <= max && p.wp <= max;
 }
 
 function quadTexture(rt: GpuRuntime, x: GpuStorage, g: Conv2dGeometry, p: Padded): GpuTexture | null {
@@ -161,7 +146,7 @@ const xpBinding = (tex: boolean) => ({ name: 'Xp', type: tex ? 'texture_2d<f32>'
  * CSR: storage path reads Vals, Cols and Off per non-zero; the texture path reads one
  * texel of OV (packed texel offset, value bits) per non-zero, `ovWidth` texels a row.
  */
-function csrProgram(bits: 16 | 32, bias: boolean, ovWidth: number): Program {
+function csrProgram(bits: 16 | 32, bias: boolean, ovWidth: number, threads: number): Program {
   const tex = ovWidth > 0;
   const sparse = tex
     ? [{ name: 'OV', type: 'texture_2d<u32>' }]
@@ -170,10 +155,10 @@ function csrProgram(bits: 16 | 32, bias: boolean, ovWidth: number): Program {
     ? `let ov = textureLoad(OV, ${flatCoord('k', ovWidth)}, 0); acc += bitcast<f32>(ov.y) * ld(base + ov.x);`
     : 'acc += Vals[k] * ld(base + Off[colAt(k)]);';
   return {
-    key: `sparse:conv-csr:i${bits}:${bias ? 'bias' : 'nobias'}${tex ? `:tex${ovWidth}` : ''}`,
+    key: `sparse:conv-csr:i${bits}:${bias ? 'bias' : 'nobias'}${tex ? `:tex${ovWidth}` : ''}:t${threads}`,
     inputs: [{ name: 'Rows', type: 'array<vec4<u32>>' }, ...sparse, xpBinding(tex), ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'Y' }],
-    workgroupSize: [WG],
+    workgroupSize: [threads],
     body: () => `${tex ? '' : colIndexWgsl(bits)}${common(tex)}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel(tex)}
@@ -186,16 +171,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel(tex)}
 }
 
 
-function bsrProgram(r: number, c: number, bits: 16 | 32, bias: boolean, tex: boolean): Program {
+function bsrProgram(r: number, c: number, bits: 16 | 32, bias: boolean, tex: boolean, threads: number): Program {
   const rs = Array.from({ length: r }, (_, i) => i);
   return {
-    key: `sparse:conv-bsr:${r}x${c}:i${bits}:${bias ? 'bias' : 'nobias'}${tex ? ':tex' : ''}`,
+    key: `sparse:conv-bsr:${r}x${c}:i${bits}:${bias ? 'bias' : 'nobias'}${tex ? ':tex' : ''}:t${threads}`,
     inputs: [
       { name: 'Order', type: 'array<u32>' }, { name: 'Ptr', type: 'array<u32>' }, { name: 'Cols', type: 'array<u32>' },
       { name: 'Vals', type: 'array<vec4<f32>>' }, { name: 'Off', type: 'array<u32>' }, xpBinding(tex), ...(bias ? [{ name: 'Bias' }] : []),
     ],
     outputs: [{ name: 'Y' }],
-    workgroupSize: [WG],
+    workgroupSize: [threads],
     body: () => `${colIndexWgsl(bits)}${common(tex)}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {${pixel(tex)}
@@ -211,34 +196,29 @@ ${rs.map((i) => `  if (br * ${r}u + ${i}u < oc) { put(n * oc + br * ${r}u + ${i}
   };
 }
 
-/**
- * Which kernel runs: 'auto' (default) takes the shifted-copies kernel where it applies,
- * else the row-quad texture kernel, else the storage kernel; the others force a path
- * ('shifted' falling back like 'auto' where it does not apply) — for tests and benchmarks.
- */
-export interface SparseConvOptions { path?: 'auto' | 'shifted' | 'quad' | 'storage'; rowTile?: number }
+/** y = conv2d(x, W) (+ bias) for sparse W with the kernel the device's settings plan for this problem. */
+export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
+  return sparseConvWith(rt, planSparseConv(sparseConvProblem(w.matrix, g), rt.settings).plan, w, x, bias, g);
+}
 
-export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, options: SparseConvOptions = {}): GpuStorage {
+/** y = conv2d(x, W) (+ bias) with `plan` (any candidate of sparseConvCandidates for this problem). */
+export function sparseConvWith(rt: GpuRuntime, plan: SparseConvPlan, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
   const m = w.matrix;
   if (m.rows !== g.oc || m.cols !== g.c * g.kh * g.kw) {
     throw new Error(`sparseConv2d: weight matrix ${m.rows}x${m.cols} does not match [oc=${g.oc}, c·kh·kw=${g.c * g.kh * g.kw}]`);
   }
-  const path = options.path ?? 'auto';
-  if ((path === 'auto' || path === 'shifted') && sparseShiftedFits(rt, g)) {
-    const y = sparseConvShifted(rt, w, x, bias, g, options.rowTile);
-    if (y) return y;
-  }
+  if (plan.path === 'shifted') return sparseConvShifted(rt, plan, w, x, bias, g);
   const p = paddedGeometry(g);
   const cols = m.format === 'bsr' ? m.paddedCols : m.cols;
   const geom = `${cols}:${g.c}:${g.kh}x${g.kw}:${g.dh}x${g.dw}:${p.hp}x${p.wp}`;
-  // The texture path needs the row-quad texture to fit (and, for CSR, the OV texture).
-  let tex = path !== 'storage' && quadFits(rt, g, p);
+  const tex = plan.path === 'quad';
+  // The quad path reads the row-quad texture (and, for CSR, the OV texture).
   const ov = tex && m.format === 'csr' ? w.cachedTexture(`conv-ov:${geom}`, () => {
     const offsets = offsetTable(cols, g, p, true);
     return nonzeroTexture(rt, m, (col) => offsets[col]!);
   }) : null;
-  if (m.format === 'csr' && !ov) tex = false;
-  const q = tex ? quadTexture(rt, x, g, p) : null;
+  const q = tex && (m.format === 'bsr' || ov) ? quadTexture(rt, x, g, p) : null;
+  if (tex && !q) throw new Error(`sparseConvWith: the row-quad plan does not fit this convolution on this device; plan with the device's settings`);
   let xp = x;
   if (!q && !p.direct) {
     const total = g.n * g.c * p.hp * p.wp;
@@ -251,14 +231,15 @@ export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: 
   if (g.n > 65535) throw new Error(`sparseConv2d: batch ${g.n} exceeds the adapter's workgroup limit`);
   const params = [groups, m.format === 'csr' ? m.rows : (m as BsrMatrix).blockRows, g.oh, g.ow, g.sh, g.sw, g.sh * p.wp, g.c * p.hp * p.wp, p.wp, g.oc, g.c * p.hp];
   const off = () => w.cached(`conv-off:${q ? 'packed' : 'flat'}:${geom}`, () => uploadU32(rt, offsetTable(cols, g, p, !!q)));
+  const threads = tex ? 64 : plan.threads;
   if (m.format === 'csr') {
     const rows = w.cached('conv-rows', () => sortedCsrRows(rt, m));
     const sparse = q ? [ov!] : [w.buffer('cols'), w.buffer('vals'), off()];
-    rt.run(csrProgram(m.indexBits, !!bias, q ? ov!.width : 0), [rows, ...sparse, q ?? xp, ...b], [y], params, [Math.ceil(groups / WG), m.rows, g.n]);
+    rt.run(csrProgram(m.indexBits, !!bias, q ? ov!.width : 0, threads), [rows, ...sparse, q ?? xp, ...b], [y], params, [Math.ceil(groups / threads), m.rows, g.n]);
   } else {
     const bm = m as BsrMatrix;
     const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), w.buffer('vals'), off(), q ?? xp, ...b];
-    rt.run(bsrProgram(bm.block[0], bm.block[1], bm.indexBits, !!bias, !!q), ins, [y], params, [Math.ceil(groups / WG), bm.blockRows, g.n]);
+    rt.run(bsrProgram(bm.block[0], bm.block[1], bm.indexBits, !!bias, !!q, threads), ins, [y], params, [Math.ceil(groups / threads), bm.blockRows, g.n]);
   }
   if (q) rt.releaseTexture(q);
   if (xp !== x) rt.release(xp);

@@ -2,6 +2,7 @@
  * Device-side sparse matrices: the buffers a kernel family needs for one CSR/BSR
  * matrix, uploaded once and released together.
  */
+import type { KernelFamily, KernelSettings } from '../../gpu/profile.js';
 import type { SparseStorage } from '../../gpu/types.js';
 import type { SparseMatrix } from '../../formats/bsr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
@@ -17,6 +18,7 @@ export class GpuSparse implements SparseStorage {
   /** Derived buffers keyed by use (e.g. convolution offsets per input geometry). */
   private readonly derived = new Map<string, GpuStorage>();
   private readonly derivedTextures = new Map<string, GpuTexture | null>();
+  private readonly host = new Map<string, unknown>();
 
   constructor(
     readonly rt: GpuRuntime,
@@ -45,10 +47,16 @@ export class GpuSparse implements SparseStorage {
     return b;
   }
 
-  /** The named texture, or null when the matrix has none (too large for one texture). */
+  /** The named texture (uploaded, or derived under that key), or null when the matrix has none. */
   texture(name: string): GpuTexture | null {
     if (this.released) throw new Error('sparse: the matrix was released from the device');
-    return this.textures[name] ?? null;
+    return this.textures[name] ?? this.derivedTextures.get(name) ?? null;
+  }
+
+  /** Host-side facts derived from the matrix for `key` (e.g. a row schedule), computed on first use. */
+  memo<T>(key: string, make: () => T): T {
+    if (!this.host.has(key)) this.host.set(key, make());
+    return this.host.get(key) as T;
   }
 
   /** A buffer derived from the matrix for `key`, built by `make` on first use. */
@@ -75,6 +83,7 @@ export class GpuSparse implements SparseStorage {
     for (const t of this.derivedTextures.values()) if (t) this.rt.releaseTexture(t);
     this.derived.clear();
     this.derivedTextures.clear();
+    this.host.clear();
   }
 }
 
@@ -85,9 +94,22 @@ export function colIndexWgsl(bits: 16 | 32): string {
     : 'fn colAt(k: u32) -> u32 { return Cols[k]; }';
 }
 
-/** Workgroup shape for a (vec4 batch column, row) grid: x covers the batch columns, 64 threads in all. */
+/** Workgroup shape for a (vec4 batch column, row) grid: x covers the batch columns, `threads` invocations in all. */
 export function gridShape(nb4: number, threads = 64): [number, number] {
   let wx = 1;
   while (wx < nb4 && wx < threads) wx *= 2;
   return [wx, threads / wx];
+}
+
+/**
+ * Settings for planning a matrix's upload at a nominal batch: a variant forced for the family
+ * applies only where it is a candidate there (each launch plans again for its own batch), and
+ * the plan is not reported (no kernel runs).
+ */
+export function uploadSettings(s: KernelSettings, family: KernelFamily, variants: readonly string[]): KernelSettings {
+  const { onPlan: _reported, ...rest } = s;
+  const forced = { ...s.forced };
+  const f = forced[family];
+  if (f !== undefined && !variants.includes(f)) delete forced[family];
+  return { ...rest, forced };
 }
