@@ -17,6 +17,7 @@ import * as cpuPool from '../engine/cpu/pool.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { GpuStorage } from '../gpu/runtime.js';
 import { windowConvFits, windowConvForward, windowPoolFits } from '../kernels/conv2d/window-conv.js';
+import { planConv } from '../kernels/conv2d/plan.js';
 import { BatchNorm2d, Conv2d, fuseForInference, MaxPool2d, ReLU, Sequential, toSparse } from '../nn/index.js';
 import { traceModel } from '../pruning/index.js';
 import { expectClose, expectParity, initBoth, shutdown } from './helpers/backends.js';
@@ -52,7 +53,7 @@ describe('window conv with pooled stores matches conv → ReLU → max pool (flo
   for (const s of SPECS) {
     it(JSON.stringify(s), async () => {
       const g = geometry(s);
-      expect(windowConvFits(rt(), g) && windowPoolFits(g, pool2(g))).toBe(true);
+      expect(windowConvFits(g, rt().limits) && windowPoolFits(g, pool2(g))).toBe(true);
       const x = f32(g.n * g.c * g.h * g.w), w = f32(g.oc * g.c * g.kh * g.kw), b = f32(g.oc);
       const [gx, gw, gb] = [x, w, b].map((a) => rt().upload(a)) as [GpuStorage, GpuStorage, GpuStorage];
       const live: GpuStorage[] = [gx, gw, gb];
@@ -115,7 +116,7 @@ describe('conv2d(…, { maxPool }) equals maxPool2d(conv2d(…)) on both backend
   it('inputs without gradients take the fused kernel: pooled shape, no graph', async () => {
     setBackend('webgpu');
     const g = geometry({ n: 4, c: 8, h: 8, w: 16, oc: 8, kh: 3, ph: 1 });
-    expect(windowConvFits(rt(), g) && windowPoolFits(g, pool2(g))).toBe(true);
+    expect(planConv('fwd', g, { pool: pool2(g) }, rt().settings).variant).toBe('window+pool');
     const x = tensor(randomInput([4, 8, 8, 16]), [4, 8, 8, 16]), w = tensor(randomInput([8, 8, 3, 3], 4), [8, 8, 3, 3]);
     const y = conv2d(x, w, null, { padding: 1, maxPool: { kernel: 2 } });
     expect(y.shape).toEqual([4, 8, 4, 8]);

@@ -13,8 +13,10 @@ import * as cpuConv from '../engine/cpu/conv.js';
 import { Generator } from '../engine/random.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuRuntime, type GpuStorage } from '../gpu/runtime.js';
-import { conv2dForward, conv2dGradInput, conv2dGradWeight, convGemmWith, isPointwise, selectConvGemm, type ConvPlan } from '../kernels/conv2d.js';
+import { conv2dForward, conv2dGradInput, conv2dGradWeight, convGemmWith } from '../kernels/conv2d.js';
 import { convGemmProgram, type ConvGemmKind } from '../kernels/conv2d/implicit-gemm.js';
+import { isPointwise, planConv, type ConvGemmPlan } from '../kernels/conv2d/plan.js';
+import { settingsFor } from '../gpu/profile.js';
 import { programSource } from '../gpu/program.js';
 import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
 import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
@@ -52,7 +54,7 @@ function expectClose(got: Float32Array, want: Float64Array, what: string): void 
 }
 
 /** Runs the three passes (automatic choice, or a forced plan per pass) and compares each with the CPU reference. */
-async function checkAll(s: Spec, force?: (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean) => ConvPlan): Promise<void> {
+async function checkAll(s: Spec, force?: (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean) => ConvGemmPlan): Promise<void> {
   const g = geometry(s);
   const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * g.kh * g.kw), bias = randn(g.oc), gy = randn(g.n * g.oc * g.oh * g.ow);
   const [gx, gw, gb, ggy] = [x, w, bias, gy].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage, GpuStorage];
@@ -92,6 +94,14 @@ describe('implicit GEMM conv: automatic choice vs the CPU reference', () => {
   }
 });
 
+/** The implicit-GEMM plan the llvmpipe rule makes for a pass (its tile, vec4 modes and split-K). */
+function ruleGemm(kind: ConvGemmKind, g: Conv2dGeometry, bias = false): ConvGemmPlan {
+  // A 1×1 forward pass without bias would be planned as a matmul: plan it with bias, then drop it.
+  const { plan } = planConv(kind, g, kind === 'fwd' ? { bias: true } : {}, settingsFor('llvmpipe'));
+  if (plan.path !== 'implicit') throw new Error(`expected an implicit-GEMM plan, got ${plan.path}`);
+  return { ...plan.gemm, config: { ...plan.gemm.config, bias: kind === 'fwd' && bias } };
+}
+
 describe('implicit GEMM conv: forced variants', () => {
   const tiles = [
     { tm: 16, tn: 4, wgX: 16, wgY: 4 },
@@ -100,8 +110,8 @@ describe('implicit GEMM conv: forced variants', () => {
   ];
   for (const tile of tiles) {
     it(`tile ${tile.tm}x${4 * tile.tn} wg ${tile.wgX}x${tile.wgY}, checked, scalar and vec4 weight rows`, async () => {
-      const force = (vec: boolean) => (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean): ConvPlan => {
-        const auto = selectConvGemm(kind, g, bias);
+      const force = (vec: boolean) => (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean): ConvGemmPlan => {
+        const auto = ruleGemm(kind, g, bias);
         const c = { ...auto.config, ...tile, aVec: vec && auto.config.aVec, checked: true };
         return { ...auto, config: c };
       };
@@ -112,15 +122,15 @@ describe('implicit GEMM conv: forced variants', () => {
   it('grad weight with split-K over batch and space, with and without vec4 stores', async () => {
     for (const s of [{ n: 4, c: 2, h: 20, w: 20, oc: 4, kh: 2 }, { n: 3, c: 3, h: 17, w: 15, oc: 3, kh: 3, ph: 1 }] as Spec[]) {
       const g = geometry(s);
-      const auto = selectConvGemm('gradWeight', g, false);
+      const auto = ruleGemm('gradWeight', g);
       const k = g.n * g.oh * g.ow;
-      const plan: ConvPlan = { config: { ...auto.config, split: true }, splits: Math.ceil(k / 64), kChunk: 64 };
+      const plan: ConvGemmPlan = { config: { ...auto.config, split: true }, splits: Math.ceil(k / 64), kChunk: 64 };
       const x = randn(g.n * g.c * g.h * g.w), gy = randn(g.n * g.oc * g.oh * g.ow);
       const dw = track(convGemmWith(rt, plan, track(rt.upload(gy)), track(rt.upload(x)), null, g));
       expectClose(await rt.read(dw), cpuConv.conv2dGradWeight(f64(x), f64(gy), g), `${JSON.stringify(s)} split-K grad weight`);
     }
     // The automatic choice splits long reductions over few outputs.
-    expect(selectConvGemm('gradWeight', geometry({ n: 16, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }), false).splits).toBeGreaterThan(1);
+    expect(ruleGemm('gradWeight', geometry({ n: 16, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 })).splits).toBeGreaterThan(1);
   });
   it('every pass and store mode compiles (WGSL validation)', async () => {
     const failures: string[] = [];
@@ -171,10 +181,10 @@ describe('conv2d forward through the texture GEMM (im2col texture)', () => {
     await checkChunked(textureConvForward, GEOMETRIES.filter((s) => s.oc >= 4));
   });
   it('is chosen for convolutions large enough to fill its blocks, and frees its textures', async () => {
-    expect(textureConvFits(rt, geometry({ n: 1, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
-    expect(textureConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(true);
-    expect(textureConvFits(rt, geometry({ n: 64, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }))).toBe(false);
-    expect(textureConvFits(rt, geometry({ n: 1, c: 3, h: 4, w: 4, oc: 2, kh: 4 }))).toBe(false);
+    expect(textureConvFits(geometry({ n: 1, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }), rt.limits)).toBe(true);
+    expect(textureConvFits(geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }), rt.limits)).toBe(true);
+    expect(textureConvFits(geometry({ n: 64, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }), rt.limits)).toBe(false);
+    expect(textureConvFits(geometry({ n: 1, c: 3, h: 4, w: 4, oc: 2, kh: 4 }), rt.limits)).toBe(false);
     await expectTexturesReleased(textureConvForward);
   });
 });
@@ -196,9 +206,9 @@ describe('conv2d forward through the texture GEMM over shifted copies of x', () 
     await checkChunked(shiftedConvForward, SHIFTED);
   });
   it('is chosen only for rows a multiple of 4 wide and 8+ output channels, and frees its textures', async () => {
-    expect(shiftedConvFits(rt, geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
-    expect(shiftedConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(false); // 10 wide
-    expect(shiftedConvFits(rt, geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }))).toBe(false); // 6 channels
+    expect(shiftedConvFits(geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }), rt.limits)).toBe(true);
+    expect(shiftedConvFits(geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }), rt.limits)).toBe(false); // 10 wide
+    expect(shiftedConvFits(geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }), rt.limits)).toBe(false); // 6 channels
     await expectTexturesReleased(shiftedConvForward);
   });
 });
@@ -218,7 +228,7 @@ describe('conv2d forward through the texture GEMM reading x in place (window)', 
   ];
   it('matches the reference with and without bias, in one chunk and in chunks of 1 and 2 images', async () => {
     // Every shape is eligible (at a batch large enough to fill the GEMM's blocks).
-    for (const s of WINDOW) expect(windowConvFits(rt, geometry({ ...s, n: 256 })), JSON.stringify(s)).toBe(true);
+    for (const s of WINDOW) expect(windowConvFits(geometry({ ...s, n: 256 }), rt.limits), JSON.stringify(s)).toBe(true);
     await checkChunked(windowConvForward, WINDOW);
   });
   it('applies a fused ReLU, with every block shape', async () => {
@@ -231,12 +241,12 @@ describe('conv2d forward through the texture GEMM reading x in place (window)', 
     }
   });
   it('is chosen only for stride-1 undilated convolutions over 4-multiple rows, and frees its textures', async () => {
-    expect(windowConvFits(rt, geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }))).toBe(true);
-    expect(windowConvFits(rt, geometry({ n: 2, c: 4, h: 11, w: 15, oc: 8, kh: 3, sh: 2, ph: 1 }))).toBe(false); // stride 2
-    expect(windowConvFits(rt, geometry({ n: 1, c: 5, h: 9, w: 12, oc: 10, kh: 3, dh: 2, dw: 2, ph: 2 }))).toBe(false); // dilated
-    expect(windowConvFits(rt, geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }))).toBe(false); // 10 wide
-    expect(windowConvFits(rt, geometry({ n: 2, c: 3, h: 6, w: 8, oc: 8, kh: 3, kw: 5, ph: 1, pw: 6 }))).toBe(false); // padding past a texel
-    expect(windowConvFits(rt, geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }))).toBe(false); // 6 channels
+    expect(windowConvFits(geometry({ n: 256, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }), rt.limits)).toBe(true);
+    expect(windowConvFits(geometry({ n: 2, c: 4, h: 11, w: 15, oc: 8, kh: 3, sh: 2, ph: 1 }), rt.limits)).toBe(false); // stride 2
+    expect(windowConvFits(geometry({ n: 1, c: 5, h: 9, w: 12, oc: 10, kh: 3, dh: 2, dw: 2, ph: 2 }), rt.limits)).toBe(false); // dilated
+    expect(windowConvFits(geometry({ n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }), rt.limits)).toBe(false); // 10 wide
+    expect(windowConvFits(geometry({ n: 2, c: 3, h: 6, w: 8, oc: 8, kh: 3, kw: 5, ph: 1, pw: 6 }), rt.limits)).toBe(false); // padding past a texel
+    expect(windowConvFits(geometry({ n: 2, c: 4, h: 8, w: 8, oc: 6, kh: 3, ph: 1 }), rt.limits)).toBe(false); // 6 channels
     await expectTexturesReleased(windowConvForward);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Inference fusion (nn/fuse.ts) and the fused ReLU it relies on:
  *  - conv2d + ReLU in one kernel on every WebGPU conv path (window, shifted copies, im2col texture,
- *    1×1 → matmul, implicit GEMM, direct) against the float64 CPU reference, with and without bias;
+ *    1×1 → matmul, implicit GEMM) against the float64 CPU reference, with and without bias;
  *  - autograd through the fused ReLU (finite differences on the CPU, WebGPU vs CPU parity,
  *    and equality with the unfused relu(conv(x)) / relu(linear(x)));
  *  - fuseForInference on conv4 (random BN statistics), LeNet-5, a Linear + BatchNorm1d + ReLU
@@ -15,10 +15,12 @@ import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { GpuStorage } from '../gpu/runtime.js';
-import { conv2dForward, conv2dForwardDirect, convGemmWith, isPointwise, selectConvGemm, WINDOW_MIN_CHANNELS } from '../kernels/conv2d.js';
-import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
-import { windowConvFits, windowConvForward } from '../kernels/conv2d/window-conv.js';
-import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-conv.js';
+import { conv2dForward, convGemmWith } from '../kernels/conv2d.js';
+import { convCandidates, planConv } from '../kernels/conv2d/plan.js';
+import { settingsFor } from '../gpu/profile.js';
+import { shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
+import { windowConvForward } from '../kernels/conv2d/window-conv.js';
+import { textureConvForward } from '../kernels/conv2d/texture-conv.js';
 import {
   BatchNorm1d, BatchNorm2d, Conv2d, createModel, Flatten, fuseForInference, Linear, MaxPool2d, Module, ReLU, Residual, Sequential,
 } from '../nn/index.js';
@@ -39,13 +41,12 @@ function geometry(s: Spec): Conv2dGeometry {
 }
 
 type Path = 'window' | 'shifted' | 'texture' | 'pointwise' | 'implicit';
-/** The path conv2dForward takes (kernels/conv2d.ts's order). */
+/** The path conv2dForward takes (the planner's variant, kernels/conv2d/plan.ts). */
 function pathOf(g: Conv2dGeometry, bias: boolean): Path {
   const rt = (getBackend('webgpu') as WebGpuBackend).rt;
-  if (g.c >= WINDOW_MIN_CHANNELS && windowConvFits(rt, g)) return 'window';
-  if (shiftedConvFits(rt, g)) return 'shifted';
-  if (textureConvFits(rt, g)) return 'texture';
-  return isPointwise(g) && !bias ? 'pointwise' : 'implicit';
+  const { plan } = planConv('fwd', g, { bias, relu: true }, rt.settings);
+  if (plan.path === 'empty') throw new Error('not an empty convolution');
+  return plan.path === 'im2col-texture' ? 'texture' : plan.path;
 }
 
 const PATHS: Array<[Path, Spec]> = [
@@ -78,13 +79,14 @@ describe('conv2d + fused ReLU on WebGPU matches the CPU reference', () => {
           expect(want.some((v) => v === 0) && want.some((v) => v > 0)).toBe(true);
           const label = `${path}${withBias ? ' + bias' : ''}`;
           if (!(path === 'pointwise' && withBias)) expect(pathOf(g, withBias), label).toBe(path);
-          const runs: Array<[string, GpuStorage]> = [['automatic', conv2dForward(rt, gx, gw, bias, g, true)], ['direct', conv2dForwardDirect(rt, gx, gw, bias, g, true)]];
+          const runs: Array<[string, GpuStorage]> = [['automatic', conv2dForward(rt, gx, gw, bias, g, true)]];
           if (path === 'window') runs.push(['window, chunks of 1', windowConvForward(rt, gx, gw, bias, g, 1, { relu: true })]);
           if (path === 'window' || path === 'shifted') runs.push(['shifted, chunks of 1', shiftedConvForward(rt, gx, gw, bias, g, 1, true)]);
           if (path !== 'pointwise' && path !== 'implicit') runs.push(['texture, chunks of 1', textureConvForward(rt, gx, gw, bias, g, 1, true)]);
           // Implicit GEMM, forced, with bounds checks and scalar weight rows.
-          const auto = selectConvGemm('fwd', g, withBias, 1024, true);
-          runs.push(['implicit GEMM (forced, checked)', convGemmWith(rt, { ...auto, config: { ...auto.config, checked: true, aVec: false } }, gw, gx, bias, g)]);
+          const implicit = convCandidates('fwd', g, { bias: withBias, relu: true }, rt.settings).find((c) => c.plan.path === 'implicit')!.plan;
+          if (implicit.path !== 'implicit') throw new Error('no implicit-GEMM candidate');
+          runs.push(['implicit GEMM (forced, checked)', convGemmWith(rt, { ...implicit.gemm, config: { ...implicit.gemm.config, checked: true, aVec: false } }, gw, gx, bias, g)]);
           for (const [how, y] of runs) {
             live.push(y);
             expectClose(await rt.read(y), want, { rtol: 1e-4, atol: 1e-4 }, `${label}, ${how}`);
@@ -98,7 +100,7 @@ describe('conv2d + fused ReLU on WebGPU matches the CPU reference', () => {
 
   it('refuses a fused ReLU on the backward passes', () => {
     const g = geometry({ n: 1, c: 2, h: 5, w: 5, oc: 3, kh: 3 });
-    expect(() => selectConvGemm('gradInput', g, false, 1024, true)).toThrow(/fused ReLU belongs to the forward pass/);
+    expect(() => planConv('gradInput', g, { relu: true }, settingsFor('llvmpipe'))).toThrow(/fused ReLU belongs to the forward pass/);
   });
 });
 

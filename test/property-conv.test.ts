@@ -6,9 +6,9 @@
  * splits its long reduction (split-K), and the inference-only conv + ReLU + max pooling (pooled
  * in the window GEMM's stores where it fits, else by the pooling kernel).
  *
- * Each case checks that the forward pass takes the path its generator aims at (the decision of
- * kernels/conv2d.ts, from the same *Fits predicates), so a change of thresholds that leaves a
- * path untested fails here. Seeds, replay and FC_RUNS: test/helpers/property.ts.
+ * Each case checks that the forward pass takes the path its generator aims at (the planner's
+ * decision, kernels/conv2d/plan.ts, with the device's settings), so a change of thresholds that
+ * leaves a path untested fails here. Seeds, replay and FC_RUNS: test/helpers/property.ts.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe } from 'vitest';
@@ -16,10 +16,7 @@ import { conv2d, Generator, getBackend } from '../index.js';
 import type { Conv2dGeometry } from '../engine/backend.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
-import { isPointwise, selectConvGemm, WINDOW_MIN_CHANNELS } from '../kernels/conv2d.js';
-import { shiftedConvFits } from '../kernels/conv2d/shifted-conv.js';
-import { textureConvFits } from '../kernels/conv2d/texture-conv.js';
-import { windowConvFits, windowPoolFits } from '../kernels/conv2d/window-conv.js';
+import { planConv } from '../kernels/conv2d/plan.js';
 import { initBoth, type InputSpec, shutdown } from './helpers/backends.js';
 import { itProperty, parity, seedArb } from './helpers/property.js';
 
@@ -45,14 +42,19 @@ function geometry(k: Case): Conv2dGeometry {
 
 type Path = 'window' | 'shifted' | 'texture' | 'pointwise' | 'implicit';
 
-/** The forward path conv2dForward takes (kernels/conv2d.ts: window, shifted copies, im2col texture, 1×1 matmul, implicit GEMM). */
+/** The forward path conv2dForward takes (the planner's variant: window, shifted copies, im2col texture, 1×1 matmul, implicit GEMM). */
 function pathOf(g: Conv2dGeometry, bias: boolean): Path {
-  if (g.c >= WINDOW_MIN_CHANNELS && windowConvFits(rt, g)) return 'window';
-  if (shiftedConvFits(rt, g)) return 'shifted';
-  if (textureConvFits(rt, g)) return 'texture';
-  if (isPointwise(g) && !bias) return 'pointwise';
-  return 'implicit';
+  const { plan } = planConv('fwd', g, { bias }, rt.settings);
+  if (plan.path === 'im2col-texture') return 'texture';
+  if (plan.path === 'empty') throw new Error(`an empty convolution among the cases: ${JSON.stringify(g)}`);
+  return plan.path;
 }
+
+/** Whether the weight gradient splits its reduction (split-K). */
+const splitsGradWeight = (g: Conv2dGeometry) => {
+  const { plan } = planConv('gradWeight', g, {}, rt.settings);
+  return plan.path === 'implicit' && plan.gemm.splits > 1;
+};
 
 /** Any geometry with the given ranges (the output at least 1×1). */
 function caseArb(r: { n: [number, number]; c: [number, number]; h: [number, number]; w: [number, number]; oc: [number, number]; k: number[]; s: number[]; p: [number, number]; d: number[] }): fc.Arbitrary<Case> {
@@ -99,8 +101,8 @@ const options = (k: Case) => ({ stride: [k.sh, k.sw] as [number, number], paddin
 /** Labels for what else a case exercises: the backward passes' GEMM programs. */
 function backwardLabels(g: Conv2dGeometry): string[] {
   const out: string[] = [];
-  if (isPointwise(g)) out.push('grad input as matmul');
-  if (selectConvGemm('gradWeight', g, false, rt.limits.maxComputeInvocationsPerWorkgroup).splits > 1) out.push('grad weight split-K');
+  if (planConv('gradInput', g, {}, rt.settings).plan.path === 'pointwise') out.push('grad input as matmul');
+  if (splitsGradWeight(g)) out.push('grad weight split-K');
   return out;
 }
 
@@ -123,7 +125,7 @@ describe('conv2d forward and backward, per forward path', () => {
   itProperty(
     'conv2d, grad weight split-K', 'the weight gradient splits its long reduction (batch × output pixels) over k-slices',
     () => caseArb({ n: [2, 4], c: [1, 3], h: [16, 24], w: [16, 24], oc: [1, 6], k: [1, 3], s: [1], p: [0, 1], d: [1] })
-      .filter((k) => selectConvGemm('gradWeight', geometry(k), false, rt.limits.maxComputeInvocationsPerWorkgroup).splits > 1),
+      .filter((k) => splitsGradWeight(geometry(k))),
     async (k, note) => {
       note(pathOf(geometry(k), k.bias));
       await parity(([x, w, b]) => conv2d(x!, w!, b, options(k)), inputs(k), k.seed, {}, JSON.stringify(k));
@@ -148,7 +150,8 @@ describe('conv2d + ReLU + max pooling for inference', () => {
       const stride = 'stride' in pool ? pool.stride : pool.kernel, padding = 'padding' in pool ? pool.padding : 0;
       const pg = { n: g.n, c: g.oc, h: g.oh, w: g.ow, kh: pool.kernel, kw: pool.kernel, sh: stride, sw: stride, ph: padding, pw: padding, oh: 0, ow: 0 };
       const path = pathOf(g, k.bias);
-      note(path === 'window' && windowPoolFits(g, pg) ? 'pooled in the window stores' : `${path} then the pooling kernel`);
+      const pooled = planConv('fwd', g, { bias: k.bias, relu: k.relu, pool: pg }, rt.settings).plan.poolFused;
+      note(pooled ? 'pooled in the window stores' : `${path} then the pooling kernel`);
       await parity(([x, w, b]) => conv2d(x!, w!, b, { ...options(k), maxPool: pool }), inputs(k, false), k.seed, {}, `${JSON.stringify(k)} pool ${JSON.stringify(pool)}`);
     },
     { numRuns: 8 },

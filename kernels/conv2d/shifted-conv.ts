@@ -14,9 +14,10 @@ import type { Conv2dGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import { perElementMain, type Program } from '../../gpu/program.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
-import { textureBlock } from '../matmul/select.js';
+import { textureBlock } from '../matmul/plan.js';
 import { operandTexture } from '../texture-operand.js';
-import { flatCoord, flatTextureWidth } from '../sparse/layout.js';
+import type { PlannerLimits } from '../../gpu/profile.js';
+import { flatCoord } from '../sparse/layout.js';
 import { uploadU32 } from '../sparse/storage.js';
 import { udivWgsl } from '../strided-index.js';
 
@@ -85,23 +86,36 @@ export function stepOffsets(g: Conv2dGeometry, plane: number, ow4: number): Uint
   return words;
 }
 
-/** Images per chunk whose shifted copies fit one flat texture, or 0 when not even one does. */
-export function chunkImages(rt: GpuRuntime, g: Conv2dGeometry, width: number): number {
+/**
+ * Texels a row of the flat textures the convolution paths lay out (flat index i at
+ * (i mod W, i div W)): the largest power of two the device's 2-D textures allow.
+ */
+export function flatWidth(lim: Pick<PlannerLimits, 'maxTextureDimension2D'>): number {
+  return 2 ** Math.floor(Math.log2(lim.maxTextureDimension2D));
+}
+
+/** Images per chunk whose shifted copies fit one flat texture `width` texels wide, or 0 when not even one does. */
+export function shiftedChunkImages(lim: Pick<PlannerLimits, 'maxTextureDimension2D'>, g: Conv2dGeometry, width: number): number {
   const perImage = g.kw * g.c * paddedRows(g) * (g.ow / 4);
-  return Math.min(g.n, Math.floor((width * rt.device.limits.maxTextureDimension2D) / perImage));
+  return Math.min(g.n, Math.floor((width * lim.maxTextureDimension2D) / perImage));
+}
+
+/** shiftedChunkImages on a runtime's device. */
+export function chunkImages(rt: GpuRuntime, g: Conv2dGeometry, width: number): number {
+  return shiftedChunkImages(rt.limits, g, width);
 }
 
 /**
- * Whether this convolution takes the shifted-copies path: output rows a multiple of 4 wide,
- * 8 or more output channels (as the im2col texture path), the weights and one image's copies
- * within the device's textures, and a GEMM grid within the dispatch limits.
+ * Whether this convolution can take the shifted-copies path on a device with these limits:
+ * output rows a multiple of 4 wide, 8 or more output channels (as the im2col texture path),
+ * the weights and one image's copies within the device's textures, and a GEMM grid within
+ * the dispatch limits.
  */
-export function shiftedConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
-  const lim = rt.device.limits;
-  const width = flatTextureWidth(rt, 1);
-  if (!width || g.ow % 4 !== 0 || g.oc < 8) return false;
+export function shiftedConvFits(g: Conv2dGeometry, lim: PlannerLimits): boolean {
+  const width = flatWidth(lim);
+  if (g.ow % 4 !== 0 || g.oc < 8) return false;
   const k = g.c * g.kh * g.kw;
-  const images = chunkImages(rt, g, width);
+  const images = shiftedChunkImages(lim, g, width);
   if (k > lim.maxTextureDimension2D || Math.ceil(g.oc / 4) > lim.maxTextureDimension2D || images < 1) return false;
   const block = textureBlock(g.oc, images * g.oh * g.ow);
   return block !== null && Math.ceil((images * g.oh * g.ow) / 4 / block.t / 8) <= lim.maxComputeWorkgroupsPerDimension;
@@ -126,12 +140,12 @@ export function shiftedCopies(rt: GpuRuntime, x: GpuStorage, g: Conv2dGeometry, 
 
 /** `relu`: max(y, 0) in the GEMM's store epilogue (after the bias). */
 export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity, relu = false): GpuStorage {
-  const width = flatTextureWidth(rt, 1)!;
+  const width = flatWidth(rt.limits);
   const k = g.c * g.kh * g.kw;
   const P = g.oh * g.ow;
   const ow4 = g.ow / 4;
   const hp = paddedRows(g);
-  const chunk = Math.min(chunkImages(rt, g, width), chunkLimit);
+  const chunk = Math.min(shiftedChunkImages(rt.limits, g, width), chunkLimit);
   const out = rt.alloc(g.n * g.oc * P);
   const wt = operandTexture(rt, w, g.oc, k, k, 1);
   if (!wt || chunk < 1) throw new Error(`internal: conv2d ${g.oc}×${k} does not fit the shifted-copies path`);

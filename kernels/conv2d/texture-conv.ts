@@ -9,8 +9,9 @@
 import type { Conv2dGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
+import type { PlannerLimits } from '../../gpu/profile.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
-import { textureBlock } from '../matmul/select.js';
+import { textureBlock } from '../matmul/plan.js';
 import { operandTexture } from '../texture-operand.js';
 import { flatCoord, flatTextureWidth } from '../sparse/layout.js';
 import { udivWgsl } from '../strided-index.js';
@@ -59,20 +60,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** Images per chunk: as many as the texture width holds (4 pixels a texel), at most `limit`. */
-export function textureConvChunk(rt: GpuRuntime, g: Conv2dGeometry, limit = Infinity): number {
-  return Math.min(g.n, limit, Math.floor((4 * rt.device.limits.maxTextureDimension2D) / (g.oh * g.ow)));
+export function textureConvChunk(lim: Pick<PlannerLimits, 'maxTextureDimension2D'>, g: Conv2dGeometry, limit = Infinity): number {
+  return Math.min(g.n, limit, Math.floor((4 * lim.maxTextureDimension2D) / (g.oh * g.ow)));
 }
 
 /**
- * Whether the texture path can run this convolution, and its GEMM fills enough invocations.
+ * Whether the texture path can run this convolution on a device with these limits, and its
+ * GEMM fills enough invocations.
  * Fewer than 8 output channels stay on implicit GEMM: there the im2col pass (one gathered
  * tap per multiply-add per channel) outweighs the product — LeNet-5's conv1 (6 channels)
  * ran 0.6× as fast through textures.
  */
-export function textureConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
-  const max = rt.device.limits.maxTextureDimension2D;
+export function textureConvFits(g: Conv2dGeometry, lim: PlannerLimits): boolean {
+  const max = lim.maxTextureDimension2D;
   const k = g.c * g.kh * g.kw;
-  const chunk = textureConvChunk(rt, g);
+  const chunk = textureConvChunk(lim, g);
   return g.oc >= 8 && k >= 1 && k <= max && Math.ceil(g.oc / 4) <= max && chunk >= 1 && textureBlock(g.oc, chunk * g.oh * g.ow) !== null;
 }
 
@@ -80,7 +82,7 @@ export function textureConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
 export function textureConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity, relu = false): GpuStorage {
   const k = g.c * g.kh * g.kw;
   const P = g.oh * g.ow;
-  const chunk = textureConvChunk(rt, g, chunkLimit);
+  const chunk = textureConvChunk(rt.limits, g, chunkLimit);
   const out = rt.alloc(g.n * g.oc * P);
   const wt = operandTexture(rt, w, g.oc, k, k, 1);
   if (!wt || chunk < 1) throw new Error(`internal: conv2d ${g.oc}×${k} weights do not fit the texture path`);

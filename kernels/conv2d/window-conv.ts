@@ -10,10 +10,11 @@
  */
 import type { Conv2dGeometry, Pool2dGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
+import type { PlannerLimits } from '../../gpu/profile.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
-import { textureBlock } from '../matmul/select.js';
+import { textureBlock } from '../matmul/plan.js';
 import { operandTexture } from '../texture-operand.js';
-import { flatTextureWidth } from '../sparse/layout.js';
+import { flatWidth } from './shifted-conv.js';
 
 /** Texel offsets d = ⌊s/4⌋ … the windows of one output texel read (s = kx − pw): at most 3 kept in registers. */
 function texelSpan(g: Conv2dGeometry): number {
@@ -24,8 +25,7 @@ function texelSpan(g: Conv2dGeometry): number {
 }
 
 /** Images per chunk: their input texels fit one flat texture and the GEMM grid the dispatch limit. */
-function chunkImages(rt: GpuRuntime, g: Conv2dGeometry, width: number): number {
-  const lim = rt.device.limits;
+function chunkImages(lim: PlannerLimits, g: Conv2dGeometry, width: number): number {
   const perImage = (g.c * g.h * g.w) / 4;
   const byTexture = Math.floor((width * lim.maxTextureDimension2D) / perImage);
   // The GEMM's x dimension: ⌈images·OH·OW4 / t / wgX⌉ workgroups of at least t·wgX = 16 texels (t ≥ 2, wgX ≥ 8).
@@ -33,16 +33,15 @@ function chunkImages(rt: GpuRuntime, g: Conv2dGeometry, width: number): number {
   return Math.min(g.n, byTexture, byGrid);
 }
 
-/** Whether this convolution can take the window path on this device. */
-export function windowConvFits(rt: GpuRuntime, g: Conv2dGeometry): boolean {
-  const lim = rt.device.limits;
-  const width = flatTextureWidth(rt, 1);
-  if (!width || (width * 16) % 256 !== 0) return false;
+/** Whether this convolution can take the window path on a device with these limits. */
+export function windowConvFits(g: Conv2dGeometry, lim: PlannerLimits): boolean {
+  const width = flatWidth(lim);
+  if ((width * 16) % 256 !== 0) return false;
   if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.w % 4 !== 0 || g.ow % 4 !== 0 || g.oc < 8) return false;
   if (g.pw > g.kw - 1 || texelSpan(g) > 3) return false;
   const k = g.c * g.kh * g.kw;
   if (k > lim.maxTextureDimension2D || Math.ceil(g.oc / 4) > lim.maxTextureDimension2D) return false;
-  const images = chunkImages(rt, g, width);
+  const images = chunkImages(lim, g, width);
   return images >= 1 && textureBlock(g.oc, images * g.oh * g.ow) !== null;
 }
 
@@ -60,11 +59,11 @@ export function windowPoolFits(g: Conv2dGeometry, pool: Pool2dGeometry): boolean
  */
 export function windowConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit = Infinity,
   { relu = false, pool = false }: { relu?: boolean; pool?: boolean } = {}, blockOverride?: { r: number; t: number }): GpuStorage {
-  const width = flatTextureWidth(rt, 1)!;
+  const width = flatWidth(rt.limits);
   const k = g.c * g.kh * g.kw;
   const P = g.oh * g.ow;
   const perImage = (g.c * g.h * g.w) / 4;
-  const chunk = Math.min(chunkImages(rt, g, width), chunkLimit);
+  const chunk = Math.min(chunkImages(rt.limits, g, width), chunkLimit);
   if (pool && !poolableOutput(g)) throw new Error(`internal: the window conv pools 2x2 outputs of even height, got ${g.oh}x${g.ow}`);
   const out = rt.alloc(g.n * g.oc * (pool ? P / 4 : P));
   const wt = operandTexture(rt, w, g.oc, k, k, 1);
