@@ -10,7 +10,7 @@
  *
  * The profile is chosen from the adapter's info and can be overridden (`init({ profile })` or
  * `WGPRUNE_PROFILE`). Each kernel family's choice can be forced (`init({ kernels })` or
- * `WGPRUNE_KERNEL=matmul=tiled-16x4,conv-fwd=implicit`), and a tuning table measured on this
+ * `WGPRUNE_KERNEL=matmul=tiled-16x4,conv-fwd=implicit-8x8-wg16x8`), and a tuning table measured on this
  * adapter (`wgprune tune`) overrides the profile's rules for the shapes it covers.
  */
 

@@ -22,10 +22,10 @@ export interface Conv2dOptions {
   activation?: Activation | null;
   /**
    * Max pooling of the (activated) output: maxPool2d(relu(conv2d(x))) in one call, for
-   * inference — on WebGPU the window convolution (kernels/conv2d/window-conv.ts) pools 2×2,
-   * stride 2 in its store epilogue, so the full-size output is never written; every other
-   * case runs the pooling kernel after the convolution. When a gradient will flow it is the
-   * two ops, conv2d then maxPool2d, with their usual backward passes.
+   * inference — on WebGPU the convolution's plan can pool 2×2, stride 2 in its store epilogue
+   * (kernels/conv2d/plan.ts, `window+pool` on CPU rasterizers), so the full-size output is never
+   * written; every other case runs the pooling kernel after the convolution. When a gradient
+   * will flow it is the two ops, conv2d then maxPool2d, with their usual backward passes.
    */
   maxPool?: MaxPoolOptions | null;
 }
