@@ -1,6 +1,6 @@
 /**
  * The tuner and its cache. The file store alone (merge, atomic write, refusal of a malformed
- * file); then the built CLI (dist/cli.js, built by the test set-up) tunes two small matmuls into
+ * file); then the built CLI (dist/cli.js, built by the test set-up) tunes two small matmuls and a convolution into
  * a cache in a temporary folder, and a second process started afterwards loads that cache at
  * device start-up: its plans for the same problems report source=tuned, a problem the table
  * lacks stays with the rule, and with the cache turned off everything is the rule's.
@@ -70,9 +70,14 @@ const plans = (stdout: string) => Object.fromEntries([...stdout.matchAll(/^plan 
 describe('wgprune tune (built CLI)', () => {
   const cache = join(dir, 'cli', 'tuning.json');
   const shapes = '8x16x12,16x8x4';
+  // One small convolution (forward, bias and ReLU fused), given as the planner's arguments.
+  const conv = join(dir, 'conv.json');
+  const g = { n: 1, c: 3, h: 8, w: 8, oc: 4, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, oh: 8, ow: 8 };
+  writeFileSync(conv, JSON.stringify([{ family: 'conv-fwd', args: { pass: 'fwd', g, options: { bias: true, relu: true, pool: null } } }]));
+  const convKey = 'n1.c3.8x8.oc4.k3x3.s1x1.p1x1.d1x1+bias+relu';
 
-  it('tunes two matmuls into the cache; a second process loads it and plans them as tuned', () => {
-    const run = cli(['tune', '--matmul', shapes, '--quick', '--cache', cache, '--json', join(dir, 'tune.json')]);
+  it('tunes two matmuls and a convolution into the cache; a second process loads it and plans them as tuned', () => {
+    const run = cli(['tune', '--matmul', shapes, '--problems', conv, '--quick', '--cache', cache, '--json', join(dir, 'tune.json')]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^profile: llvmpipe|^profile: gpu/m);
     expect(run.stdout).toContain('matmul 8×16 · 16×12');
@@ -81,17 +86,19 @@ describe('wgprune tune (built CLI)', () => {
     const written = readCache(cache);
     const [table] = Object.values(written.tables);
     expect(Object.keys(table!.entries.matmul!).sort()).toEqual(['b1 m16 k8 n4 nn', 'b1 m8 k16 n12 nn']);
+    expect(Object.keys(table!.entries['conv-fwd']!)).toEqual([convKey]);
     const report = JSON.parse(readFileSync(join(dir, 'tune.json'), 'utf8'));
-    expect(report.problems).toHaveLength(2);
+    expect(report.problems).toHaveLength(3);
     for (const p of report.problems) expect(p.candidates.filter((c: { ms: number | null }) => c.ms !== null).length).toBeGreaterThan(1);
 
     // A second process: the cache is read when its WebGPU backend starts.
-    const show = cli(['tune', '--show', '--matmul', `${shapes},24x8x8`, '--cache', cache]);
+    const show = cli(['tune', '--show', '--matmul', `${shapes},24x8x8`, '--problems', conv, '--cache', cache]);
     expect(show.status, show.stderr).toBe(0);
     const p = plans(show.stdout);
     expect(p['matmul b1 m8 k16 n12 nn']).toEqual({ variant: table!.entries.matmul!['b1 m8 k16 n12 nn']!.variant, source: 'tuned' });
     expect(p['matmul b1 m16 k8 n4 nn']).toEqual({ variant: table!.entries.matmul!['b1 m16 k8 n4 nn']!.variant, source: 'tuned' });
     expect(p['matmul b1 m24 k8 n8 nn']!.source).toBe('rule');
+    expect(p[`conv-fwd ${convKey}`]).toEqual({ variant: table!.entries['conv-fwd']![convKey]!.variant, source: 'tuned' });
 
     // The same through WGPRUNE_TUNING_CACHE, and nothing tuned with the cache turned off.
     expect(plans(cli(['tune', '--show', '--matmul', shapes], { WGPRUNE_TUNING_CACHE: cache }).stdout)['matmul b1 m8 k16 n12 nn']!.source).toBe('tuned');
