@@ -6,3 +6,5 @@ export * from './index.js';
 export { sumToShape } from './ops/reduce.js';
 export { sgdUpdate, adamUpdate } from './ops/optim.js';
 export { pack16, unpack16, indexBitsFor, MAX_PACKED_INDEX } from '../formats/index.js';
+export { kernelSettingsOf } from './webgpu/kernel-settings.js';
+export { SPARSE_FAMILIES, sparseVariants } from '../kernels/sparse/candidates.js';

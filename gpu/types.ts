@@ -4,6 +4,7 @@
  * both layers so that kernels never import the engine.
  */
 import type { SparseMatrix } from '../formats/bsr.js';
+import type { TuningTable } from './profile.js';
 
 export interface Storage {
   /** Number of elements. */
@@ -89,6 +90,13 @@ export interface SparseStorage {
   readonly matrix: SparseMatrix;
   /** Bytes the backend holds for it. */
   readonly deviceBytes: number;
+  /**
+   * Kernel winners measured for this matrix (family → problem key → entry, as in a tuning
+   * table; e.g. by toSparse's timing). They override the device's tuning table and the profile's
+   * rule for those problems; a variant forced for the family still wins. Backends without
+   * kernel variants ignore them.
+   */
+  tuned?: TuningTable['entries'];
 }
 
 export interface MemoryStats {

@@ -5,7 +5,8 @@
  * profile can produce runs on this device against the CPU reference.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BsrMatrix, CsrMatrix, getBackend, memoryStats, settingsFor, type BlockShape, type KernelSettings, type PlanRecord } from '../index.js';
+import { BsrMatrix, CsrMatrix, getBackend, memoryStats, noGrad, settingsFor, setBackend, tensor, type BlockShape, type KernelSettings, type PlanRecord } from '../index.js';
+import { Linear, ReLU, Sequential, SparseLinear, type SparseSequential, toSparse } from '../nn/index.js';
 import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
@@ -14,6 +15,7 @@ import { UnknownVariantError } from '../kernels/choose.js';
 import { bsrSpmmCandidates, bsrSpmmProblem, bsrSpmmProblemKey, type BsrSpmmProblem, planBsrSpmm } from '../kernels/sparse/bsr-plan.js';
 import { bsrMatmul, bsrSpmmWith, uploadBsr } from '../kernels/sparse/bsr-spmm.js';
 import { planSparseConv, sparseConvCandidates, sparseConvProblem, sparseConvProblemKey, type SparseConvProblem } from '../kernels/sparse/conv-plan.js';
+import { sparseVariants } from '../kernels/sparse/candidates.js';
 import { csrSpmmCandidates, csrSpmmProblem, csrSpmmProblemKey, type CsrSpmmProblem, planCsrSpmm } from '../kernels/sparse/csr-plan.js';
 import { csrMatmul, csrSpmmWith, uploadCsr } from '../kernels/sparse/csr-spmm.js';
 import { sparseConv2d, sparseConvWith } from '../kernels/sparse/sparse-conv.js';
@@ -325,5 +327,84 @@ describe('launchers plan with the runtime settings, and uploads follow the plan'
     } finally {
       rt.settings = saved;
     }
+  });
+});
+
+describe("toSparse 'auto' times the planners' kernels", () => {
+  /** A 64 → 32 → 10 MLP with about 80 % of its weights zero. */
+  function mlp(): Sequential {
+    const layers = [new Linear(64, 32), new Linear(32, 10)];
+    for (const l of layers) {
+      const w = randomSparse(l.outFeatures, l.inFeatures, 0.2, 'random', l.inFeatures);
+      l.replaceParameter('weight', tensor(w, [l.outFeatures, l.inFeatures]))?.dispose();
+    }
+    return new Sequential(layers[0]!, new ReLU(), layers[1]!);
+  }
+
+  it("'planned' records each sparse format's planned kernel; 'all' times every variant and keeps the fastest", async () => {
+    setBackend('webgpu');
+    const model = mlp().eval();
+    const x = tensor(randomDense(8 * 64, 4), [8, 64]);
+    const want = await noGrad(() => model.forward(x)).toArray();
+    const planned = (await toSparse(model, { format: 'auto', batch: 8, reps: 1, blocks: [[4, 4]] })) as SparseSequential;
+    for (const c of planned.choices) {
+      expect(c.kernels?.csr).toMatch(/^spmm-csr \S+ \(rule\)$/);
+      expect(c.kernels?.['bsr 4x4']).toMatch(/^spmm-bsr \S+ \(rule\)$/);
+    }
+    planned.dispose();
+
+    const records: PlanRecord[] = [];
+    const saved = rt.settings.onPlan;
+    rt.settings.onPlan = (r) => records.push(r);
+    let all: SparseSequential;
+    try {
+      all = (await toSparse(model, { format: 'auto', batch: 8, reps: 1, blocks: [[4, 4]], variants: 'all' })) as SparseSequential;
+    } finally {
+      rt.settings.onPlan = saved;
+    }
+    for (const c of all.choices) {
+      for (const [label, family] of [['csr', 'spmm-csr'], ['bsr 4x4', 'spmm-bsr']] as const) {
+        const rec = records.find((r) => r.family === family && (r.args as { rows: number }).rows === (c.name.endsWith('0') ? 32 : 10))!;
+        const variants = sparseVariants(family, rec.args, rt.settings);
+        const timed = Object.entries(c.variantTimings!).filter(([k]) => k.startsWith(`${label} `));
+        expect(timed.map(([k]) => k.slice(label.length + 1)).sort()).toEqual([...variants].sort());
+        const fastest = timed.reduce((a, b) => (b[1] < a[1] ? b : a));
+        expect(c.kernels?.[label]).toBe(`${family} ${fastest[0].slice(label.length + 1)} (timed, fastest of ${variants.length})`);
+        expect(c.timings[label]).toBeCloseTo(fastest[1], 9);
+      }
+    }
+    const got = await noGrad(() => all.forward(x)).toArray();
+    expectClose(got, want, scaled(want), 'toSparse auto, every variant');
+    all.dispose();
+    x.dispose();
+    model.dispose();
+  });
+
+  it("a matrix's own tuned entry decides its plan at that problem only, and a forced variant still wins", async () => {
+    setBackend('webgpu');
+    const a = randomSparse(12, 40, 0.3, 'random', 3);
+    const layer = new SparseLinear(CsrMatrix.fromDense(a, 12, 40), null, getBackend('webgpu'));
+    const x8 = tensor(randomDense(8 * 40, 1), [8, 40]), x4 = tensor(randomDense(4 * 40, 2), [4, 40]);
+    const key = csrSpmmProblemKey(csrSpmmProblem(layer.matrix as CsrMatrix, 8));
+    layer.weight.storageFor('test').tuned = { 'spmm-csr': { [key]: { variant: 'buf-tb2-t256', ms: 1, candidates: { 'buf-tb2-t256': 1 } } } };
+    const records: PlanRecord[] = [];
+    const saved = rt.settings;
+    rt.settings = { ...saved, onPlan: (r) => records.push(r) };
+    try {
+      const want8 = denseLinear(a, 12, 40, await x8.toArray(), 8);
+      expectClose(await noGrad(() => layer.forward(x8)).toArray(), want8, scaled(want8), 'pinned variant');
+      noGrad(() => layer.forward(x4)).dispose();
+      rt.settings.forced = { 'spmm-csr': 'buf-tb1' };
+      noGrad(() => layer.forward(x8)).dispose();
+    } finally {
+      rt.settings = saved;
+    }
+    expect(records.map((r) => [r.variant, r.source])).toEqual([
+      ['buf-tb2-t256', 'tuned'],
+      [planCsrSpmm(csrSpmmProblem(layer.matrix as CsrMatrix, 4), saved).variant, 'rule'],
+      ['buf-tb1', 'forced'],
+    ]);
+    for (const t of [x8, x4]) t.dispose();
+    layer.dispose();
   });
 });

@@ -25,7 +25,7 @@ import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
 import { BSR_NOMINAL_BATCH, bsrSpmmCandidates, bsrSpmmProblem, type BsrSpmmPlan, planBsrSpmm } from './bsr-plan.js';
 import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
-import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32 } from './storage.js';
+import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32, withMatrixTuning } from './storage.js';
 
 const LANE = ['x', 'y', 'z', 'w'];
 
@@ -152,7 +152,7 @@ fn store(row: u32, b4: u32, batch: u32, rows: u32, acc: vec4<f32>) {
 
 /** y[batch, rows] = x · Wᵀ (+ bias) with the kernel the device's settings plan for this matrix and batch. */
 export function bsrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
-  return bsrSpmmWith(rt, planBsrSpmm(bsrSpmmProblem(w.matrix as BsrMatrix, batch), rt.settings).plan, w, x, bias, batch);
+  return bsrSpmmWith(rt, planBsrSpmm(bsrSpmmProblem(w.matrix as BsrMatrix, batch), withMatrixTuning(rt.settings, w, 'spmm-bsr')).plan, w, x, bias, batch);
 }
 
 /** y[batch, rows] = x · Wᵀ (+ bias) with `plan` (any candidate of bsrSpmmCandidates for this problem). */

@@ -33,7 +33,7 @@ import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
 import { CSR_NOMINAL_BATCH, type CsrLayout, csrSpmmCandidates, csrSpmmProblem, type CsrSpmmPlan, planCsrSpmm } from './csr-plan.js';
 import { flatCoord, nonzeroTexture, transposeToTexture, transposeToVec4 } from './layout.js';
-import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32 } from './storage.js';
+import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32, withMatrixTuning } from './storage.js';
 
 const NONE = 0xffffffff;
 
@@ -210,7 +210,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /** y[batch, rows] = x · Wᵀ (+ bias) with the kernel the device's settings plan for this matrix and batch. */
 export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
   const stats = w.memo('csr-stats', () => csrSpmmProblem(w.matrix as CsrMatrix, 1));
-  return csrSpmmWith(rt, planCsrSpmm({ ...stats, batch }, rt.settings).plan, w, x, bias, batch);
+  return csrSpmmWith(rt, planCsrSpmm({ ...stats, batch }, withMatrixTuning(rt.settings, w, 'spmm-csr')).plan, w, x, bias, batch);
 }
 
 /** y[batch, rows] = x · Wᵀ (+ bias) with `plan` (any candidate of csrSpmmCandidates for this problem). */

@@ -37,7 +37,7 @@ import { blockUpdateWgsl } from './bsr-spmm.js';
 import { paddedGeometry, type PaddedInput as Padded, planSparseConv, sparseConvProblem, type SparseConvPlan } from './conv-plan.js';
 import { flatCoord, nonzeroTexture } from './layout.js';
 import { sortedCsrRows, sparseConvShifted } from './sparse-conv-shifted.js';
-import { colIndexWgsl, type GpuSparse, uploadU32 } from './storage.js';
+import { colIndexWgsl, type GpuSparse, uploadU32, withMatrixTuning } from './storage.js';
 
 function padProgram(): Program {
   return {
@@ -198,7 +198,7 @@ ${rs.map((i) => `  if (br * ${r}u + ${i}u < oc) { put(n * oc + br * ${r}u + ${i}
 
 /** y = conv2d(x, W) (+ bias) for sparse W with the kernel the device's settings plan for this problem. */
 export function sparseConv2d(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry): GpuStorage {
-  return sparseConvWith(rt, planSparseConv(sparseConvProblem(w.matrix, g), rt.settings).plan, w, x, bias, g);
+  return sparseConvWith(rt, planSparseConv(sparseConvProblem(w.matrix, g), withMatrixTuning(rt.settings, w, 'sparse-conv')).plan, w, x, bias, g);
 }
 
 /** y = conv2d(x, W) (+ bias) with `plan` (any candidate of sparseConvCandidates for this problem). */

@@ -2,7 +2,7 @@
  * Device-side sparse matrices: the buffers a kernel family needs for one CSR/BSR
  * matrix, uploaded once and released together.
  */
-import type { KernelFamily, KernelSettings } from '../../gpu/profile.js';
+import type { KernelFamily, KernelSettings, TuningTable } from '../../gpu/profile.js';
 import type { SparseStorage } from '../../gpu/types.js';
 import type { SparseMatrix } from '../../formats/bsr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
@@ -14,6 +14,8 @@ export function uploadU32(rt: GpuRuntime, words: Uint32Array): GpuStorage {
 }
 
 export class GpuSparse implements SparseStorage {
+  /** Kernel winners measured for this matrix (see SparseStorage.tuned); `withMatrixTuning` applies them. */
+  tuned: TuningTable['entries'] = {};
   private released = false;
   /** Derived buffers keyed by use (e.g. convolution offsets per input geometry). */
   private readonly derived = new Map<string, GpuStorage>();
@@ -112,4 +114,16 @@ export function uploadSettings(s: KernelSettings, family: KernelFamily, variants
   const f = forced[family];
   if (f !== undefined && !variants.includes(f)) delete forced[family];
   return { ...rest, forced };
+}
+
+/**
+ * The device's settings with the winners measured for this matrix added to its tuning table
+ * (they replace the device's entries for the same problems); the settings themselves when the
+ * matrix has none for the family.
+ */
+export function withMatrixTuning(s: KernelSettings, w: SparseStorage, family: KernelFamily): KernelSettings {
+  const mine = w.tuned?.[family];
+  if (!mine || Object.keys(mine).length === 0) return s;
+  const table: TuningTable = s.tuned ?? { adapter: 'this matrix', entries: {} };
+  return { ...s, tuned: { ...table, entries: { ...table.entries, [family]: { ...table.entries[family], ...mine } } } };
 }

@@ -5,6 +5,12 @@
  * and BSR (each block shape in `blocks`) ran fastest for that layer on the current
  * device (a short timing: one warm-up, then the median of a few synced runs).
  *
+ * The sparse candidates' kernels come from the device's kernel planners: by default each
+ * format runs the kernel its planner chooses for the layer (recorded in the choice's
+ * `kernels`); with `variants: 'all'` every variant the planner offers for the layer's problem
+ * is timed, and the fastest is kept for that matrix and problem (the timing batch): its
+ * products at that batch run it, other batches are planned as usual.
+ *
  * Containers must be Sequential (every model of `nn/models` is); the new model is a
  * tree of `SparseSequential`s. Layers that are not converted (ReLU, pooling, batch
  * norm, …) are shared with the source model, not copied; `dispose()` on the new model
@@ -16,7 +22,9 @@
  * were), and `onWarning` (default console.warn) hears when no weight of any converted
  * layer is zero — an unpruned model, which sparse kernels only slow down.
  */
-import { type BlockShape, noGrad, randn, type SparseMatrix, sync, type Tensor } from '../../engine/internal.js';
+import {
+  type BlockShape, kernelSettingsOf, type KernelSettings, noGrad, type PlanRecord, randn, SPARSE_FAMILIES, type SparseMatrix, sparseVariants, sync, type Tensor,
+} from '../../engine/internal.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
 import { Sequential } from '../layers/sequential.js';
@@ -37,6 +45,11 @@ export interface ToSparseOptions {
   batch?: number;
   /** 'auto': timed repetitions per candidate (default 5). */
   reps?: number;
+  /**
+   * 'auto' on WebGPU: 'planned' (default) times each format with the kernel its planner chooses;
+   * 'all' times every kernel variant the planner offers for the layer and keeps the fastest.
+   */
+  variants?: 'planned' | 'all';
   /** Receives what was converted and what was left as it was. */
   onReport?: (summary: SparseSummary) => void;
   /** Receives the warning that no converted layer has a zero weight (default: console.warn). */
@@ -57,8 +70,12 @@ export interface SparseChoice {
   name: string;
   /** 'dense', 'csr' or 'bsr RxC'. */
   choice: string;
-  /** Median seconds per candidate ('auto' only). */
+  /** Median seconds per candidate ('auto' only; with variants 'all', each format's fastest variant). */
   timings: Record<string, number>;
+  /** 'auto' on WebGPU: the kernel each sparse candidate ran, e.g. `{ csr: 'spmm-csr tex-tb2 (rule)' }`. */
+  kernels?: Record<string, string>;
+  /** 'auto' with variants 'all': median seconds per sparse candidate and kernel variant, e.g. `csr buf-tb1`. */
+  variantTimings?: Record<string, number>;
   /** Fraction of the layer's effective weights that are non-zero (1: nothing pruned). */
   density?: number;
 }
@@ -176,13 +193,23 @@ async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | nu
   ];
   const input = x ?? randn([o.batch ?? 64, (layer as Linear).inFeatures], { backend: layer.parameter('weight')?.backend.name });
   const timings: Record<string, number> = {};
+  const kernels: Record<string, string> = {};
+  const variantTimings: Record<string, number> = {};
+  const settings = kernelSettingsOf(input.backend);
   let best: Module | null = null, bestLabel = '', bestTime = Infinity;
   let density: number | undefined;
   try {
     for (const c of candidates) {
       const mod = await c.make();
+      const run = () => noGrad(() => mod.forward(input).dispose());
       if (c.label === 'csr') density = matrixDensity((mod as SparseLinear | SparseConv2d).matrix);
-      const t = await medianTime(() => noGrad(() => mod.forward(input).dispose()), o.reps ?? 5);
+      let t: number;
+      if (c.label === 'dense' || !settings) t = await medianTime(run, o.reps ?? 5);
+      else {
+        const timed = await timeSparse(mod as SparseLinear | SparseConv2d, run, settings, o, c.label, variantTimings);
+        t = timed.seconds;
+        if (timed.kernel) kernels[c.label] = timed.kernel;
+      }
       timings[c.label] = t;
       if (t < bestTime) {
         best?.dispose();
@@ -194,8 +221,59 @@ async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | nu
   } finally {
     if (input !== x) input.dispose();
   }
-  root.choices.push({ name, choice: bestLabel, timings, density });
+  root.choices.push({
+    name, choice: bestLabel, timings, density,
+    ...(Object.keys(kernels).length ? { kernels } : {}),
+    ...(Object.keys(variantTimings).length ? { variantTimings } : {}),
+  });
   return best!;
+}
+
+/** Runs `work` with every kernel plan made passed to `record` (after any observer already installed). */
+async function recordingPlans<T>(s: KernelSettings, record: (r: PlanRecord) => void, work: () => Promise<T>): Promise<T> {
+  const before = s.onPlan;
+  s.onPlan = (r) => {
+    before?.(r);
+    record(r);
+  };
+  try {
+    return await work();
+  } finally {
+    s.onPlan = before;
+  }
+}
+
+const describePlan = (r: PlanRecord) => `${r.family} ${r.variant} (${r.source})`;
+
+/**
+ * Times a sparse layer on WebGPU: with the planned kernel, or (variants 'all', unless a variant
+ * is forced for the family) each variant its planner offers for the layer's problem, keeping the
+ * fastest in the matrix's own tuning entries. Returns the time of the kernel kept and its name.
+ */
+async function timeSparse(
+  mod: SparseLinear | SparseConv2d, run: () => void, s: KernelSettings, o: ToSparseOptions, label: string, variantTimings: Record<string, number>,
+): Promise<{ seconds: number; kernel: string | null }> {
+  const reps = o.reps ?? 5;
+  const records: PlanRecord[] = [];
+  const planned = await recordingPlans(s, (r) => records.push(r), () => medianTime(run, reps));
+  const rec = records.find((r) => SPARSE_FAMILIES.includes(r.family));
+  if (!rec) return { seconds: planned, kernel: null };
+  const variants = o.variants === 'all' && s.forced[rec.family] === undefined ? sparseVariants(rec.family, rec.args, s) : [];
+  if (variants.length < 2) return { seconds: planned, kernel: describePlan(rec) };
+  const storage = mod.weight.storageFor('toSparse');
+  const ms: Record<string, number> = {};
+  const pin = (variant: string, candidates: Record<string, number> = {}) => {
+    storage.tuned = { [rec.family]: { [rec.problem]: { variant, ms: candidates[variant] ?? 0, candidates } } };
+  };
+  for (const v of variants) {
+    pin(v);
+    const t = await medianTime(run, reps);
+    ms[v] = t * 1000;
+    variantTimings[`${label} ${v}`] = t;
+  }
+  const fastest = variants.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
+  pin(fastest, ms);
+  return { seconds: ms[fastest]! / 1000, kernel: `${rec.family} ${fastest} (timed, fastest of ${variants.length})` };
 }
 
 /** A plain dense layer holding a copy of the effective weight and bias (no mask override). */
