@@ -75,17 +75,17 @@ async function checkSpmm(c: MatrixCase, m: CsrMatrix | BsrMatrix, gpu: (x: Retur
 describe('CSR and BSR SpMM', () => {
   itProperty(
     'CSR SpMM with random schedules', 'random matrices and patterns, texture or storage operands, long rows split into segments, every batch tile',
-    () => fc.record({ c: matrixArb, textures: fc.boolean(), maxSegment: fc.option(dim(1, 48)), sort: fc.boolean(), tb: fc.option(fc.constantFrom(1, 2, 4, 8)), threads: fc.constantFrom(64, 256) }),
-    async ({ c, textures, maxSegment, sort, tb, threads }, note) => {
+    () => fc.record({ c: matrixArb, textures: fc.boolean(), maxSegment: fc.option(dim(1, 48)), sort: fc.boolean(), tb: fc.option(fc.constantFrom(1, 2, 4, 8)), threads: fc.constantFrom(64, 256), vector: fc.boolean() }),
+    async ({ c, textures, maxSegment, sort, tb, threads, vector }, note) => {
       note(c.pattern);
-      note(c.batch === 1 ? 'SpMV' : 'SpMM');
+      note(c.batch > 1 ? 'SpMM' : vector ? 'SpMV, 32 invocations a segment' : 'SpMV');
       if (maxSegment !== null) note('rows split in segments');
       const a = randomSparse(c.rows, c.cols, c.density, c.pattern, c.seed);
       const m = CsrMatrix.fromDense(a, c.rows, c.cols);
       const problem = csrSpmmProblem(m, c.batch);
       const planned = planCsrSpmm(problem, rt.settings).plan;
       const plan: CsrSpmmPlan = {
-        kernel: c.batch === 1 ? 'spmv' : 'spmm',
+        kernel: c.batch > 1 ? 'spmm' : vector ? 'spmv-vector' : 'spmv',
         operands: c.batch > 1 && textures && csrTexturesFit(problem, rt.settings.limits.maxTextureDimension2D) ? 'texture' : 'buffer',
         layout: { sort, maxSegment: maxSegment ?? csrDefaultLayout(problem).maxSegment },
         tb: c.batch === 1 ? 1 : (tb ?? planned.tb),

@@ -5,6 +5,7 @@
  *
  * Variants:
  * - `spmv`, `spmv-t256`: batch 1, one invocation per row segment (scalar), 64 or 256 a workgroup.
+ * - `spmv-vector`: batch 1, 32 invocations per row segment (CSR-vector), 256 a workgroup.
  * - `tex-tb{1,2,4,8}`: SpMM reading the gathered operands — (column, value) pairs and the
  *   transposed x — through textures; each invocation owns tb vec4 batch columns of one row
  *   segment; 64 invocations a workgroup.
@@ -40,7 +41,8 @@ export interface CsrLayout {
 }
 
 export interface CsrSpmmPlan {
-  kernel: 'spmv' | 'spmm';
+  /** spmv-vector: VECTOR_LANES invocations per row segment, summed in workgroup memory. */
+  kernel: 'spmv' | 'spmv-vector' | 'spmm';
   /** Where the gathered operands are read from (SpMV always reads buffers). */
   operands: 'texture' | 'buffer';
   layout: CsrLayout;
@@ -52,6 +54,12 @@ export interface CsrSpmmPlan {
 
 /** The batch a matrix's upload is planned for (its layout follows that plan; other plans build theirs on first use). */
 export const CSR_NOMINAL_BATCH = 64;
+
+/** Invocations per row segment in the CSR-vector SpMV (a warp on most GPUs). */
+export const VECTOR_LANES = 32;
+
+/** Mean row length from which the gpu rule's SpMV gives each row segment a group of VECTOR_LANES invocations. */
+const VECTOR_MIN_MEAN = 32;
 
 const TILES = [1, 2, 4, 8];
 const THREADS = [64, 256];
@@ -90,6 +98,9 @@ export function csrSpmmCandidates(p: CsrSpmmProblem, s: KernelSettings): Candida
     for (const threads of THREADS) {
       if (workgroupFits(s, [threads])) out.push({ variant: `spmv${suffix(threads)}`, plan: { kernel: 'spmv', operands: 'buffer', layout, tb: 1, threads } });
     }
+    if (workgroupFits(s, [256]) && s.limits.maxComputeWorkgroupStorageSize >= 256 * 4) {
+      out.push({ variant: 'spmv-vector', plan: { kernel: 'spmv-vector', operands: 'buffer', layout, tb: 1, threads: 256 } });
+    }
   }
   const nb4 = Math.ceil(p.batch / 4);
   const tex = csrTexturesFit(p, s.limits.maxTextureDimension2D);
@@ -127,7 +138,13 @@ function llvmpipeRule(p: CsrSpmmProblem, s: KernelSettings): { variant: string; 
  */
 function gpuRule(p: CsrSpmmProblem, s: KernelSettings): { variant: string; why: string } {
   const threads = workgroupFits(s, [256]) && workgroupFits(s, [1, 256]) ? 256 : 64;
-  if (p.batch === 1) return { variant: `spmv${suffix(threads)}`, why: `batch 1: one invocation per row segment (long rows split), ${threads} a workgroup` };
+  if (p.batch === 1) {
+    const mean = p.nnz / Math.max(1, p.rows);
+    if (threads === 256 && mean >= VECTOR_MIN_MEAN && s.limits.maxComputeWorkgroupStorageSize >= 256 * 4) {
+      return { variant: 'spmv-vector', why: `batch 1, rows of ${mean.toFixed(0)} non-zeros on average: ${VECTOR_LANES} invocations per row segment (CSR-vector), 256 a workgroup` };
+    }
+    return { variant: `spmv${suffix(threads)}`, why: `batch 1: one invocation per row segment (long rows split), ${threads} a workgroup` };
+  }
   const nb4 = Math.ceil(p.batch / 4);
   const tb = nb4 >= 32 ? 2 : 1;
   const perRow = Math.min(gridShape(Math.ceil(nb4 / tb), threads)[0], threads);

@@ -13,7 +13,8 @@
  * the grid is (vec4 batch column, segment), each invocation accumulates TB vec4s of
  * the batch for its segment: per non-zero it reads one index and one value and TB
  * contiguous vec4s of XT. It writes y in its [batch, out] layout directly.
- * Batch 1 (SpMV): one invocation per segment, scalar.
+ * Batch 1 (SpMV): one invocation per segment, scalar; or (CSR-vector) a group of 32
+ * invocations per segment striding through its non-zeros, summed in workgroup memory.
  *
  * Device buffers: Seg (vec4<u32>: row, start, end, partial slot or NONE),
  * Cols (packed 16-bit pairs when in ≤ 65536), Vals, Splits (vec4<u32>: row, first
@@ -31,7 +32,7 @@
 import type { CsrMatrix } from '../../formats/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
 import type { Program } from '../../gpu/program.js';
-import { CSR_NOMINAL_BATCH, type CsrLayout, csrSpmmCandidates, csrSpmmProblem, type CsrSpmmPlan, planCsrSpmm } from './csr-plan.js';
+import { CSR_NOMINAL_BATCH, type CsrLayout, VECTOR_LANES, csrSpmmCandidates, csrSpmmProblem, type CsrSpmmPlan, planCsrSpmm } from './csr-plan.js';
 import { flatCoord, nonzeroTexture, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32, withMatrixTuning } from './storage.js';
 
@@ -185,6 +186,46 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
+/**
+ * SpMV with a group of VECTOR_LANES invocations per row segment (CSR-vector, Bell & Garland
+ * 2009): the lanes stride through the segment's non-zeros, so neighbouring invocations read
+ * neighbouring columns and values, and add their partial sums in workgroup memory.
+ */
+function spmvVectorProgram(bits: 16 | 32, bias: boolean, threads: number): Program {
+  const lanes = VECTOR_LANES;
+  return {
+    key: `sparse:csr-spmv-vector:i${bits}:${bias ? 'bias' : 'nobias'}:t${threads}`,
+    inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'X' }, ...(bias ? [{ name: 'Bias' }] : [])],
+    outputs: [{ name: 'Y' }, { name: 'Part' }],
+    workgroupSize: [threads],
+    // params: nseg
+    body: () => `
+${colIndexWgsl(bits)}
+var<workgroup> red: array<f32, ${threads}>;
+@compute @workgroup_size(WG_X)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lane = lid.x % ${lanes}u;
+  let si = (wid.x + wid.y * nwg.x) * ${threads / lanes}u + lid.x / ${lanes}u;
+  let live = si < pu(0u);
+  var acc = 0.0;
+  if (live) {
+    let s = Seg[si];
+    for (var k = s.y + lane; k < s.z; k += ${lanes}u) { acc += Vals[k] * X[colAt(k)]; }
+  }
+  red[lid.x] = acc;
+  workgroupBarrier();
+  for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
+    if (lane < half) { red[lid.x] += red[lid.x + half]; }
+    workgroupBarrier();
+  }
+  if (live && lane == 0u) {
+    let s = Seg[si];
+    if (s.w != 0xffffffffu) { Part[s.w] = red[lid.x]; } else { Y[s.x] = red[lid.x]${bias ? ' + Bias[s.x]' : ''}; }
+  }
+}`,
+  };
+}
+
 /** Adds the partial sums of split rows: one invocation per (split row, batch element). */
 function fixupProgram(bias: boolean): Program {
   return {
@@ -217,7 +258,7 @@ export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: Gpu
 export function csrSpmmWith(rt: GpuRuntime, plan: CsrSpmmPlan, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
   const m = w.matrix as CsrMatrix;
   if (m.format !== 'csr') throw new Error('csrSpmmWith: the matrix is not CSR');
-  if (plan.kernel === 'spmv' && batch !== 1) throw new Error(`csrSpmmWith: the SpMV plan runs batch 1, not ${batch}`);
+  if (plan.kernel !== 'spmm' && batch !== 1) throw new Error(`csrSpmmWith: the SpMV plan runs batch 1, not ${batch}`);
   const rows = m.rows;
   const y = rt.alloc(batch * rows);
   const { seg, splits, segments: nseg, slots, splitRows: nsplit } = csrSegments(w, plan.layout);
@@ -225,10 +266,12 @@ export function csrSpmmWith(rt: GpuRuntime, plan: CsrSpmmPlan, w: GpuSparse, x: 
   const bits = m.indexBits;
   let stride: number;
   let part: GpuStorage;
-  if (plan.kernel === 'spmv') {
+  if (plan.kernel !== 'spmm') {
     stride = 1;
     part = rt.alloc(Math.max(1, slots));
-    rt.run(spmvProgram(bits, !!bias, plan.threads), [seg, w.buffer('cols'), w.buffer('vals'), x, ...b], [y, part], [nseg], Math.ceil(nseg / plan.threads));
+    const ins = [seg, w.buffer('cols'), w.buffer('vals'), x, ...b];
+    if (plan.kernel === 'spmv') rt.run(spmvProgram(bits, !!bias, plan.threads), ins, [y, part], [nseg], Math.ceil(nseg / plan.threads));
+    else rt.run(spmvVectorProgram(bits, !!bias, plan.threads), ins, [y, part], [nseg], Math.ceil(nseg / (plan.threads / VECTOR_LANES)));
   } else {
     const nb4 = Math.ceil(batch / 4);
     stride = nb4 * 4;
