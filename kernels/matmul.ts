@@ -1,25 +1,27 @@
 /**
- * Batched matmul launcher: picks a program for the shape (kernels/matmul/select.ts)
+ * Batched matmul launcher: plans a program for the shape on this device (kernels/matmul/plan.ts)
  * and runs it, with either operand stored transposed (so backward passes need no
  * materialised transposes) and an optional fused bias + ReLU epilogue.
  *
  * Programs: the texture GEMMs (matmul/rows-gemm.ts, matmul/texture-gemm.ts), the register-blocked `vec4`
- * kernel (matmul/tiled.ts on the GEMM skeleton of matmul/gemm-core.ts), matrix–vector
- * kernels (matmul/gemv.ts), and split-K partial sums reduced by matmul/splitk.ts.
+ * kernel (matmul/tiled.ts on the GEMM skeleton of matmul/gemm-core.ts), the workgroup-memory GEMM
+ * (matmul/shared-gemm.ts), matrix–vector kernels (matmul/gemv.ts), and split-K partial sums
+ * reduced by matmul/splitk.ts.
  */
 import type { MatmulGeometry } from '../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
 import type { Program } from '../gpu/program.js';
 import { gemvProgram, gemvTile } from './matmul/gemv.js';
 import { matmulParams } from './matmul/layout.js';
-import { type MatmulPlan, selectMatmul } from './matmul/select.js';
+import { type MatmulPlan, planMatmul } from './matmul/plan.js';
+import { sharedGemmGrid, sharedGemmProgram } from './matmul/shared-gemm.js';
 import { splitReduceLaunch, splitReduceProgram } from './matmul/splitk.js';
 import { rowsGemm, rowsGemmProgram } from './matmul/rows-gemm.js';
 import { textureGemm, textureGemmProgram } from './matmul/texture-gemm.js';
 import { tiledProgram, tiledTile } from './matmul/tiled.js';
 
-export type { MatmulPlan } from './matmul/select.js';
-export { selectMatmul } from './matmul/select.js';
+export type { MatmulPlan } from './matmul/plan.js';
+export { matmulCandidates, matmulProblemKey, planMatmul } from './matmul/plan.js';
 
 export interface GpuEpilogue {
   /** Added per output column n (length n). */
@@ -30,7 +32,8 @@ export interface GpuEpilogue {
 /** The programs a plan dispatches (for compile checks and reports). */
 export function planPrograms(plan: MatmulPlan, epilogue: { bias?: boolean; relu?: boolean } = {}, vecOut = false): Program[] {
   const p = plan.program;
-  const main = p.kind === 'tiled' ? tiledProgram(p) : p.kind === 'gemv' ? gemvProgram(p) : p.kind === 'rows' ? rowsGemmProgram(p) : textureGemmProgram(p);
+  const main = p.kind === 'tiled' ? tiledProgram(p) : p.kind === 'gemv' ? gemvProgram(p) : p.kind === 'rows' ? rowsGemmProgram(p)
+    : p.kind === 'shared' ? sharedGemmProgram(p) : textureGemmProgram(p);
   if (plan.splits <= 1) return [main];
   return [main, splitReduceProgram({ vec: vecOut, bias: !!epilogue.bias, relu: !!epilogue.relu })];
 }
@@ -43,11 +46,11 @@ function checkGeometry(g: MatmulGeometry): void {
 
 export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: MatmulGeometry, epilogue: GpuEpilogue = {}): GpuStorage {
   checkGeometry(g);
-  const plan = selectMatmul(g, { bias: !!epilogue.bias, relu: !!epilogue.relu }, rt.limits);
+  const plan = planMatmul(g, { bias: !!epilogue.bias, relu: !!epilogue.relu }, rt.settings).plan;
   return matmulWith(rt, plan, a, b, g, epilogue);
 }
 
-/** Runs a given plan (tests force each variant through this). */
+/** Runs a given plan (tests and the tuner run each candidate of matmulCandidates through this). */
 export function matmulWith(rt: GpuRuntime, plan: MatmulPlan, a: GpuStorage, b: GpuStorage, g: MatmulGeometry, epilogue: GpuEpilogue = {}): GpuStorage {
   checkGeometry(g);
   const { batch, m, k, n } = g;
@@ -81,6 +84,11 @@ export function matmulWith(rt: GpuRuntime, plan: MatmulPlan, a: GpuStorage, b: G
   } else if (p.kind === 'tiled') {
     const [tr, tc] = tiledTile(p);
     rt.run(tiledProgram(p), inputs, [target], params, [Math.ceil(n / tc), Math.ceil(m / tr), z]);
+  } else if (p.kind === 'shared') {
+    // Slabs staged with vec4 loads along k must not straddle a slice boundary.
+    const kVec = (p.aVec && !p.transA) || (p.bVec && p.transB);
+    if (splits > 1 && kVec && plan.kChunk % 4 !== 0) throw new Error('matmul: the workgroup-memory GEMM with vec4 loads along k splits k in multiples of 4');
+    rt.run(sharedGemmProgram(p), inputs, [target], params, sharedGemmGrid(p, m, n, z));
   } else {
     const len = p.side === 'n1' ? m : n;
     rt.run(gemvProgram(p), inputs, [target], params, [Math.ceil(len / gemvTile(p)), 1, z]);

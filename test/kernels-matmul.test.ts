@@ -3,92 +3,40 @@
  * of the ladder, the four operand layouts (A·B, Aᵀ·B, A·Bᵀ, Aᵀ·Bᵀ), vec4 and scalar
  * loads, vec4 and scalar stores, bounds-checked and exact tiles, batches (including a
  * broadcast operand), the fused bias/ReLU epilogue, split-K and the gemv kernels —
- * each forced explicitly through `matmulWith` — on shapes that do and do not divide
- * the tiles (1×N, N×1, primes, k = 1); then the automatic choice on a grid of shapes,
- * and a WGSL compile check of every generated variant.
+ * the workgroup-memory GEMM's blocks, layouts, load modes, epilogues and split-K slices — each
+ * forced explicitly through `matmulWith` — on shapes that do and do not divide the tiles
+ * (1×N, N×1, primes, k = 1); then the automatic choice on a grid of shapes, and a WGSL compile
+ * check of every generated variant. (test/matmul-plan.test.ts runs every candidate the planner
+ * offers, the 64 × 32 register tile included.)
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
-import type { MatmulGeometry } from '../engine/backend.js';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Generator } from '../engine/random.js';
 import { acquireDevice } from '../gpu/device.js';
-import { GpuRuntime, type GpuStorage } from '../gpu/runtime.js';
-import { matmul, matmulWith, planPrograms, type MatmulPlan } from '../kernels/matmul.js';
-import { bigTileAllowed, gemvFor, selectMatmul, TILE_LADDER, tiledFor } from '../kernels/matmul/select.js';
+import { GpuRuntime } from '../gpu/runtime.js';
+import type { KernelSettings } from '../gpu/profile.js';
+import { matmulWith, planPrograms, type MatmulPlan } from '../kernels/matmul.js';
+import { bigTileAllowed, gemvFor, planMatmul, SHARED_LADDER, sharedFor, TILE_LADDER, tiledFor } from '../kernels/matmul/plan.js';
 import { type TiledConfig, tiledProgram } from '../kernels/matmul/tiled.js';
+import { type SharedGemmConfig, sharedGemmProgram } from '../kernels/matmul/shared-gemm.js';
 import { gemvProgram } from '../kernels/matmul/gemv.js';
 import { splitReduceProgram } from '../kernels/matmul/splitk.js';
 import { rowsGemmFits } from '../kernels/matmul/rows-gemm.js';
 import { programSource, type Program } from '../gpu/program.js';
+import { type Epilogue, geometry, MatmulChecker, type Spec } from './helpers/matmul.js';
 
 let rt: GpuRuntime;
-const live: GpuStorage[] = [];
-const track = (s: GpuStorage) => (live.push(s), s);
 const rng = new Generator(1234);
+const checker = new MatmulChecker(() => rt, 1234);
+const check = (s: Spec, plan: MatmulPlan | null, epi: Epilogue = {}) => checker.check(s, plan, epi);
 
 beforeAll(async () => {
   rt = new GpuRuntime(await acquireDevice());
 });
-afterEach(() => {
-  for (const s of live.splice(0)) rt.release(s);
-});
 afterAll(() => rt?.destroy());
 
-function randn(size: number): Float32Array {
-  const a = new Float32Array(size);
-  for (let i = 0; i < size; i++) a[i] = rng.normal();
-  return a;
-}
-
-type Spec = { batch?: number; m: number; k: number; n: number; transA?: boolean; transB?: boolean; broadcast?: 'a' | 'b' };
-
-function geometry(s: Spec): MatmulGeometry {
-  const batch = s.batch ?? 1;
-  return {
-    batch, m: s.m, k: s.k, n: s.n, transA: !!s.transA, transB: !!s.transB,
-    aBatchStride: s.broadcast === 'a' ? 0 : s.m * s.k, bBatchStride: s.broadcast === 'b' ? 0 : s.k * s.n,
-  };
-}
-
-/** float64 reference with either layout, plus Σ|a·b| per element for the tolerance. */
-function reference(a: Float32Array, b: Float32Array, g: MatmulGeometry, bias: Float32Array | null, relu: boolean): { out: Float64Array; mag: Float64Array } {
-  const { batch, m, k, n } = g;
-  const out = new Float64Array(batch * m * n), mag = new Float64Array(batch * m * n);
-  for (let z = 0; z < batch; z++)
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) {
-        let acc = 0, abs = 0;
-        for (let p = 0; p < k; p++) {
-          const av = a[z * g.aBatchStride + (g.transA ? p * m + i : i * k + p)]!;
-          const bv = b[z * g.bBatchStride + (g.transB ? j * k + p : p * n + j)]!;
-          acc += av * bv;
-          abs += Math.abs(av * bv);
-        }
-        if (bias) acc += bias[j]!;
-        const o = (z * m + i) * n + j;
-        out[o] = relu ? Math.max(acc, 0) : acc;
-        mag[o] = abs + (bias ? Math.abs(bias[j]!) : 0);
-      }
-  return { out, mag };
-}
-
-async function check(s: Spec, plan: MatmulPlan | null, epi: { bias?: boolean; relu?: boolean } = {}): Promise<void> {
-  const g = geometry(s);
-  const aLen = s.broadcast === 'a' ? s.m * s.k : g.batch * s.m * s.k;
-  const bLen = s.broadcast === 'b' ? s.k * s.n : g.batch * s.k * s.n;
-  const a = randn(aLen), b = randn(bLen);
-  const bias = epi.bias ? randn(s.n) : null;
-  const ga = track(rt.upload(a)), gb = track(rt.upload(b));
-  const gbias = bias ? track(rt.upload(bias)) : null;
-  const e = { bias: gbias, relu: !!epi.relu };
-  const out = track(plan ? matmulWith(rt, plan, ga, gb, g, e) : matmul(rt, ga, gb, g, e));
-  const got = await rt.read(out);
-  const { out: want, mag } = reference(a, b, g, bias, !!epi.relu);
-  const what = `${JSON.stringify(s)} ${plan ? planPrograms(plan).map((p) => p.key).join(' + ') : 'auto'} ${JSON.stringify(epi)}`;
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i]! - want[i]!) <= 1e-5 * mag[i]! + 1e-5)) expect.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
-  }
-}
+/** The device's limits with the llvmpipe profile's rules (the selection these tests pin down). */
+const llvmpipe = (): KernelSettings => ({ ...rt.settings, profile: 'llvmpipe', forced: {}, tuned: null });
+const select = (s: Spec, epi: Epilogue = {}) => planMatmul(geometry(s), epi, llvmpipe()).plan;
 
 const single = (program: MatmulPlan['program'], k: number): MatmulPlan => ({ program, splits: 1, kChunk: k });
 const LAYOUTS: Array<[boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]];
@@ -96,13 +44,12 @@ const SMALL = TILE_LADDER[TILE_LADDER.length - 1]!;
 const MID = TILE_LADDER[TILE_LADDER.length - 2]!;
 
 describe('tiled kernel: every tile configuration of the ladder', () => {
-  for (const tile of TILE_LADDER) {
+  // The 64 × 32 tile (~20 s for llvmpipe's LLVM to compile on a cold shader cache) runs once, with
+  // every other candidate, in matmul-plan.test.ts.
+  for (const tile of TILE_LADDER.filter((t) => t.tm * t.tn <= 256)) {
     const [tr, tc] = [tile.tm * tile.wgY, 4 * tile.tn * tile.wgX];
     const big = tile.tm * tile.tn > 64;
-    // The 64 × 32 tile takes llvmpipe's LLVM minutes to compile on a cold shader cache: its numeric
-    // check runs with WGPRUNE_BIG_TILES=1 (the dense benchmark also spot-checks it against float64).
-    const huge = tile.tm * tile.tn > 256;
-    it.skipIf(huge && !process.env.WGPRUNE_BIG_TILES)(`tile ${tile.tm}x${4 * tile.tn} wg ${tile.wgX}x${tile.wgY}: exact (${tr}x${tc}) shape${big ? ' (only variant used)' : ', checked shapes'}`, async () => {
+    it(`tile ${tile.tm}x${4 * tile.tn} wg ${tile.wgX}x${tile.wgY}: exact (${tr}x${tc}) shape${big ? ' (only variant used)' : ', checked shapes'}`, async () => {
       const exact = { m: tr, k: 12, n: tc };
       const cfg = tiledFor(geometry(exact), tile, {});
       expect(cfg.checked).toBe(false);
@@ -205,7 +152,7 @@ describe('split-K', () => {
     await check({ m: 13, k: 50, n: 1 }, { program: gemvFor(geometry({ m: 13, k: 50, n: 1 }), {}, true), splits: 2, kChunk: 28 });
   });
   it('is chosen for a small output with a long k', () => {
-    const plan = selectMatmul(geometry({ m: 10, k: 4096, n: 10 }), {}, rt.limits);
+    const plan = select({ m: 10, k: 4096, n: 10 });
     expect(plan.splits).toBeGreaterThan(1);
     expect(plan.kChunk % 4).toBe(0);
   });
@@ -220,7 +167,7 @@ describe('gemv (m == 1 or n == 1)', () => {
     ];
     const forms = new Set<string>();
     for (const s of specs) {
-      const plan = selectMatmul(geometry(s), {}, rt.limits);
+      const plan = select(s);
       expect(plan.program.kind).toBe('gemv');
       forms.add(planPrograms(plan)[0]!.key.split(':').slice(2, 5).join(':'));
       await check(s, plan);
@@ -231,15 +178,6 @@ describe('gemv (m == 1 or n == 1)', () => {
     expect(forms.size).toBeGreaterThanOrEqual(6);
   });
 });
-
-function limitsOf(r: typeof rt) {
-  const l = r.limits;
-  return {
-    maxTextureDimension2D: l.maxTextureDimension2D, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX, maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-  };
-}
 
 describe('texture GEMM', () => {
   const shapes: Spec[] = [
@@ -265,8 +203,8 @@ describe('texture GEMM', () => {
     const before = rt.memoryStats().inUseBytes;
     await check({ m: 64, k: 40, n: 64 }, single({ kind: 'texture', r: 2, t: 2, epilogue: {}, split: false }, 40));
     await rt.sync();
-    // Still live: the tracked A, B and C buffers (freed after the test); the two operand textures are gone.
-    expect(rt.memoryStats().inUseBytes).toBe(before + (64 * 40 + 40 * 64 + 64 * 64) * 4);
+    // The check released A, B and C; the two operand textures are gone too.
+    expect(rt.memoryStats().inUseBytes).toBe(before);
   });
 });
 
@@ -296,20 +234,88 @@ describe('row-texture GEMM (A·Bᵀ over texture copies of the rows)', () => {
   });
   it('is chosen for A·Bᵀ whose rows are a multiple of 64 long, and splits small outputs', () => {
     const lim = rt.limits;
-    const linear = selectMatmul(geometry({ m: 256, k: 2048, n: 64, transB: true }), { bias: true, relu: true }, lim);
+    const linear = select({ m: 256, k: 2048, n: 64, transB: true }, { bias: true, relu: true });
     expect(linear.program.kind).toBe('rows');
     expect(linear.splits).toBe(8);
     // k = 8192 is past the texture GEMM's limit (k ≤ 4096) but not past this one's (k/4 ≤ 4096).
-    expect(selectMatmul(geometry({ m: 256, k: 8192, n: 256, transB: true }), {}, lim).program.kind).toBe('rows');
-    expect(selectMatmul(geometry({ m: 256, k: 784, n: 300, transB: true }), {}, lim).program.kind).toBe('texture'); // rows of 784
-    expect(selectMatmul(geometry({ m: 256, k: 1024, n: 256 }), {}, lim).program.kind).toBe('texture'); // B not transposed
+    expect(select({ m: 256, k: 8192, n: 256, transB: true }).program.kind).toBe('rows');
+    expect(select({ m: 256, k: 784, n: 300, transB: true }).program.kind).toBe('texture'); // rows of 784
+    expect(select({ m: 256, k: 1024, n: 256 }).program.kind).toBe('texture'); // B not transposed
     expect(rowsGemmFits(geometry({ m: 256, k: 4 * lim.maxTextureDimension2D! + 64, n: 8, transB: true }), lim.maxTextureDimension2D!)).toBe(false);
   });
   it('frees its row textures and partial sums', async () => {
     const before = rt.memoryStats().inUseBytes;
     await check({ m: 64, k: 256, n: 16, transB: true }, rows(4, 4, {}, 16, 4, 256));
     await rt.sync();
-    expect(rt.memoryStats().inUseBytes).toBe(before + (64 * 256 + 16 * 256 + 64 * 16) * 4);
+    expect(rt.memoryStats().inUseBytes).toBe(before);
+  });
+});
+
+describe('workgroup-memory GEMM', () => {
+  const SMALL_BLOCK = SHARED_LADDER[SHARED_LADDER.length - 1]!;
+  const shared = (s: Spec, shape = SMALL_BLOCK, epi: Epilogue = {}, split = false) => sharedFor(geometry(s), shape, epi, split);
+  const shapes: Spec[] = [
+    { m: 64, k: 32, n: 64 }, // multiples of every dimension of the block: vec4 everywhere, exact
+    { m: 36, k: 20, n: 44 }, // multiples of 4, blocks overhang, k not a multiple of the k-step
+    { m: 13, k: 31, n: 7 }, // primes: scalar loads and stores, checked
+    { m: 31, k: 1, n: 127 }, // k = 1
+    { m: 1, k: 13, n: 17 }, // a single row
+  ];
+  for (const [transA, transB] of LAYOUTS) {
+    it(`${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}: vec4 loads where aligned, then scalar loads forced`, async () => {
+      for (const s0 of shapes) {
+        const s = { ...s0, transA, transB };
+        const cfg = shared(s);
+        expect(cfg.checked).toBe(s.m % SMALL_BLOCK.bm !== 0 || s.n % SMALL_BLOCK.bn !== 0);
+        await check(s, single(cfg, s.k));
+        if (cfg.aVec || cfg.bVec) await check(s, single({ ...cfg, aVec: false, bVec: false }, s.k));
+      }
+    });
+  }
+  it('every block of the ladder, exact and ragged', async () => {
+    for (const block of SHARED_LADDER) {
+      const exact = { m: block.bm, k: 2 * block.bk + 4, n: block.bn };
+      expect(shared(exact, block).checked).toBe(false);
+      await check(exact, single(shared(exact, block), exact.k));
+      const ragged = { m: block.bm + 3, k: block.bk - 3, n: block.bn + 5, transB: true };
+      await check(ragged, single(shared(ragged, block), ragged.k));
+    }
+  });
+  it('fused epilogue, vec4 and scalar stores, exact and checked', async () => {
+    for (const s of [{ m: 32, k: 8, n: 64 }, { m: 13, k: 7, n: 31 }, { m: 20, k: 12, n: 36, transB: true }]) {
+      for (const e of [{ bias: true }, { relu: true }, { bias: true, relu: true }]) await check(s, single(shared(s, SMALL_BLOCK, e), s.k), e);
+    }
+  });
+  it('batches, a broadcast operand', async () => {
+    for (const [transA, transB] of LAYOUTS) {
+      await check({ batch: 3, m: 20, k: 12, n: 24, transA, transB }, single(shared({ batch: 3, m: 20, k: 12, n: 24, transA, transB }), 12));
+      const s = { batch: 2, m: 9, k: 6, n: 5, transA, transB, broadcast: 'b' as const };
+      await check(s, single(shared(s), s.k));
+      const t = { batch: 2, m: 8, k: 8, n: 12, transA, transB, broadcast: 'a' as const };
+      await check(t, single(shared(t), t.k));
+    }
+  });
+  it('split-K partial sums: slices shorter and longer than the k-step, the last one short, with the reduction\'s epilogue', async () => {
+    for (const [transA, transB] of LAYOUTS) {
+      for (const [s, splits, kChunk] of [
+        [{ m: 16, k: 40, n: 16, transA, transB }, 3, 16],
+        [{ m: 7, k: 31, n: 13, transA, transB }, 4, 8],
+        [{ batch: 2, m: 12, k: 100, n: 8, transA, transB }, 3, 36],
+      ] as Array<[Spec, number, number]>) {
+        await check(s, { program: shared(s, SMALL_BLOCK, {}, true), splits, kChunk }, { bias: true, relu: true });
+      }
+    }
+  });
+  it('refuses an epilogue on partial sums, and slices that would cut a vec4 along k', () => {
+    const s = { m: 8, k: 40, n: 8 };
+    expect(() => sharedGemmProgram({ ...shared(s, SMALL_BLOCK, {}, true), epilogue: { bias: true } })).toThrow(/partial sums take no epilogue/);
+    const a = rt.upload(new Float32Array(8 * 40)), b = rt.upload(new Float32Array(40 * 8));
+    try {
+      expect(() => matmulWith(rt, { program: shared(s, SMALL_BLOCK, {}, true), splits: 3, kChunk: 14 }, a, b, geometry(s))).toThrow(/multiples of 4/);
+    } finally {
+      rt.release(a);
+      rt.release(b);
+    }
   });
 });
 
@@ -322,20 +328,19 @@ describe('automatic choice', () => {
     }
   });
   it('unbatched products that fit the textures take the texture GEMM; batched or tiny ones do not', () => {
-    expect(selectMatmul(geometry({ m: 1024, k: 1024, n: 1024 }), {}, rt.limits).program.kind).toBe('texture');
-    expect(selectMatmul(geometry({ m: 256, k: 1000, n: 1024, transB: true }), { bias: true }, rt.limits).program.kind).toBe('texture');
-    expect(selectMatmul(geometry({ batch: 2, m: 256, k: 64, n: 256 }), {}, rt.limits).program.kind).toBe('tiled');
-    expect(selectMatmul(geometry({ m: 16, k: 64, n: 16 }), {}, rt.limits).program.kind).not.toBe('texture');
+    expect(select({ m: 1024, k: 1024, n: 1024 }).program.kind).toBe('texture');
+    expect(select({ m: 256, k: 1000, n: 1024, transB: true }, { bias: true }).program.kind).toBe('texture');
+    expect(select({ batch: 2, m: 256, k: 64, n: 256 }).program.kind).toBe('tiled');
+    expect(select({ m: 16, k: 64, n: 16 }).program.kind).not.toBe('texture');
     const max = rt.limits.maxTextureDimension2D;
-    expect(selectMatmul(geometry({ m: 64, k: max + 1, n: 64 }), {}, rt.limits).program.kind).not.toBe('texture');
+    expect(select({ m: 64, k: max + 1, n: 64 }).program.kind).not.toBe('texture');
   });
-  it('large outputs take the large tile where textures are not considered; its shape is not part of the key', () => {
-    const noTex = { ...limitsOf(rt), maxTextureDimension2D: undefined };
-    const a = selectMatmul(geometry({ m: 1024, k: 1024, n: 1024 }), {}, noTex);
-    const b = selectMatmul(geometry({ m: 2048, k: 512, n: 2048 }), {}, noTex);
-    expect(a.program.kind).toBe('tiled');
-    expect((a.program as TiledConfig).tm).toBe(TILE_LADDER[0]!.tm);
-    expect(planPrograms(a)[0]!.key).toBe(planPrograms(b)[0]!.key);
+  it('the device profile decides: the gpu rules take the workgroup-memory GEMM on the same device', async () => {
+    const gpu: KernelSettings = { ...rt.settings, profile: 'gpu', forced: {}, tuned: null };
+    const s = { m: 256, k: 64, n: 256 };
+    const chosen = planMatmul(geometry(s), { bias: true }, gpu);
+    expect(chosen.plan.program.kind).toBe('shared');
+    await check(s, chosen.plan, { bias: true });
   });
   it('empty reduction (k = 0) gives zeros plus the epilogue', async () => {
     await check({ m: 3, k: 0, n: 5 }, null);
@@ -378,6 +383,17 @@ describe('WGSL compile check of every generated variant', () => {
                 out.push(gemvProgram({ kind: 'gemv', side, form, vec, r, wg: 64, checked, split: epi === 'split', epilogue: epi === 'split' ? {} : epi }));
               }
     for (const vec of [true, false]) for (const bias of [true, false]) for (const relu of [true, false]) out.push(splitReduceProgram({ vec, bias, relu }));
+    const shared = (c: Omit<SharedGemmConfig, 'kind' | 'split' | 'epilogue'>, epi: (typeof epilogues)[number] | object) =>
+      sharedGemmProgram({ kind: 'shared', ...c, split: epi === 'split', epilogue: epi === 'split' ? {} : epi });
+    for (const block of SHARED_LADDER) {
+      for (const [transA, transB] of LAYOUTS)
+        for (const aVec of [true, false])
+          for (const bVec of [true, false])
+            for (const checked of [false, true]) out.push(shared({ ...block, transA, transB, aVec, bVec, cVec: bVec && !transB, checked }, {}));
+      for (const cVec of [true, false])
+        for (const checked of [false, true])
+          for (const epi of epilogues) out.push(shared({ ...block, transA: false, transB: true, aVec: true, bVec: true, cVec, checked }, epi));
+    }
     return out;
   }
   it('compiles without validation errors', async () => {

@@ -50,7 +50,7 @@ function pathOf(g: Conv2dGeometry, bias: boolean): Path {
 }
 
 const PATHS: Array<[Path, Spec]> = [
-  // The texture paths need enough output texels to fill their blocks (kernels/matmul/select.ts's textureBlock).
+  // The texture paths need enough output texels to fill their blocks (kernels/matmul/plan.ts's textureBlock).
   ['window', { n: 4, c: 16, h: 8, w: 8, oc: 16, kh: 3, ph: 1 }],
   ['window', { n: 4, c: 3, h: 16, w: 16, oc: 8, kh: 3, ph: 1 }], // 3 input channels
   ['shifted', { n: 4, c: 2, h: 16, w: 16, oc: 8, kh: 3, ph: 1 }], // fewer than 3 input channels

@@ -7,7 +7,7 @@
  * epilogues, operands given as transposed views) and pooling.
  *
  * Each matmul/linear case says which program its forward pass should take and checks that the
- * shape-based selection (kernels/matmul/select.ts) takes it, so a change of thresholds that
+ * planner (kernels/matmul/plan.ts, with the device's settings) takes it, so a change of thresholds that
  * leaves a path untested fails here. Seeds, replay and FC_RUNS: test/helpers/property.ts.
  */
 import fc from 'fast-check';
@@ -18,7 +18,8 @@ import {
 } from '../index.js';
 import type { MatmulGeometry } from '../engine/backend.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { selectMatmul } from '../kernels/matmul/select.js';
+import type { KernelSettings } from '../gpu/profile.js';
+import { planMatmul } from '../kernels/matmul/plan.js';
 import { expectClose, initBoth, type InputSpec, shutdown } from './helpers/backends.js';
 import { itProperty, maxAbs, parity, seedArb } from './helpers/property.js';
 
@@ -142,14 +143,14 @@ describe('reductions', () => {
 // ---------------------------------------------------------------------------
 // Matmul and linear
 
-let limits: Parameters<typeof selectMatmul>[2];
+let settings: KernelSettings;
 beforeAll(() => {
-  limits = (getBackend('webgpu') as WebGpuBackend).rt.limits as unknown as Parameters<typeof selectMatmul>[2];
+  settings = (getBackend('webgpu') as WebGpuBackend).rt.settings;
 });
 
 /** The program selection takes for a geometry: kind, '-split' when k is split; a texture GEMM's block. */
 function programOf(g: MatmulGeometry, epilogue: { bias?: boolean; relu?: boolean } = {}): { program: string; block: string } {
-  const plan = selectMatmul(g, epilogue, limits);
+  const plan = planMatmul(g, epilogue, settings).plan;
   const p = plan.program;
   return { program: `${p.kind}${plan.splits > 1 ? '-split' : ''}`, block: p.kind === 'texture' || p.kind === 'rows' ? `${p.kind} ${p.r}x${p.t}` : '' };
 }

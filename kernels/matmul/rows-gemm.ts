@@ -98,15 +98,20 @@ ${quads.map((q) => store(a, q)).join('\n')}
 
 /** The block, workgroup width and k-slices for an m × n output over k/4 texel steps. */
 export function rowsGemmPlan(m: number, k: number, n: number): { r: number; t: number; splits: number; kChunk4: number } {
-  const k4 = k / 4;
   const r = m >= 64 ? 4 : m >= 8 ? 2 : 1;
   const t = n >= 64 ? 4 : n >= 8 ? 2 : 1;
+  return { r, t, ...rowsGemmSlices(m, k, n, r, t) };
+}
+
+/** The k-slices for an m × n output in blocks of 4R × 4T over k/4 texel steps. */
+export function rowsGemmSlices(m: number, k: number, n: number, r: number, t: number): { splits: number; kChunk4: number } {
+  const k4 = k / 4;
   const blocks = Math.ceil(m / (4 * r)) * Math.ceil(n / (4 * t));
   // Up to 8 slices of at least 64 texel steps, towards 512 invocations: on 256 × 2048 × 64 (64 blocks)
   // 8 slices ran 2× as fast as one.
   const splits = Math.max(1, Math.min(8, Math.floor(512 / blocks), Math.floor(k4 / 64)));
   const kChunk4 = Math.ceil(k4 / splits);
-  return { r, t, splits: Math.ceil(k4 / kChunk4), kChunk4 };
+  return { splits: Math.ceil(k4 / kChunk4), kChunk4 };
 }
 
 /**
