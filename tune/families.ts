@@ -6,8 +6,9 @@ import type { KernelFamily } from '../gpu/profile.js';
 import type { TunableFamily } from './family.js';
 import { convFamilies } from './families/conv.js';
 import { matmulFamily } from './families/matmul.js';
+import { sparseFamilies } from './families/sparse.js';
 
-const FAMILIES = new Map<KernelFamily, TunableFamily<any, any>>([matmulFamily, ...convFamilies].map((f) => [f.family, f]));
+const FAMILIES = new Map<KernelFamily, TunableFamily<any, any>>([matmulFamily, ...convFamilies, ...sparseFamilies].map((f) => [f.family, f]));
 
 /** The families the tuner can measure. */
 export function tunableFamilies(): KernelFamily[] {
