@@ -127,9 +127,10 @@ export function bigTileAllowed(c: Pick<TiledConfig, 'tm' | 'tn' | 'transA' | 'tr
 }
 
 /**
- * The 64 × 32 tile is the fastest on llvmpipe but takes LLVM ~20 s to compile cold
- * (Mesa's on-disk shader cache makes later runs instant); it is kept for products
- * whose output has at least this many elements, where one call already costs ~0.1 s.
+ * The 64 × 32 tile is the fastest on llvmpipe but takes LLVM 20 s (idle 2-core host) to over
+ * a minute (busy host) to compile cold (Mesa's on-disk shader cache makes later runs instant);
+ * it is kept for products whose output has at least this many elements, where one call
+ * already costs ~0.1 s.
  */
 export const HUGE_OUTPUTS = 1024 * 1024;
 
@@ -360,7 +361,7 @@ export function gpuChoice(g: MatmulGeometry, epilogue: MatmulEpilogue, lim: Plan
   }
   const fitting = SHARED_LADDER.filter((s) => sharedFits(s, lim));
   const smallest = fitting[fitting.length - 1];
-  // Outputs smaller than one block of the smallest shape: the small register tile, no barriers.
+  // Outputs under half the smallest block on a side would mostly stage padding: the small register tile instead.
   if (smallest && g.m >= smallest.bm / 2 && g.n >= smallest.bn / 2) {
     for (const s of fitting) {
       const workgroups = g.batch * Math.ceil(g.m / s.bm) * Math.ceil(g.n / s.bn) * splits;
