@@ -2,7 +2,8 @@
  * `wgprune tune`: measures every kernel candidate for the problems a model gives its kernels (or
  * the problems named), prints each candidate's time, the profile rule's choice against the
  * measured winner, and merges the winners into the tuning cache, where every later WebGPU start
- * on this adapter (CLI, benchmarks, the Node entry) finds them.
+ * on this adapter (CLI, benchmarks, the Node entry) finds them. `--sparse` also prunes each model
+ * and converts it to sparse layers, so the sparse kernels' problems are tuned as well.
  *
  * `--show` measures nothing: it prints the plan each problem gets now and where it came from
  * (forced, tuned from the cache, or the profile's rule).
@@ -14,6 +15,7 @@ import { adapterKey, type KernelFamily } from '../gpu/profile.js';
 import { MODELS } from '../nn/index.js';
 import { cachePath, loadTable, readCache, TuningCacheError, useTuningCache, writeTable } from '../tune/cache-file.js';
 import { modelProblems, recordingPlans } from '../tune/collect.js';
+import { parseSparseTargets, sparseModelProblems, sparseTargetName, type SparseTarget } from '../tune/sparse-models.js';
 import type { Problem } from '../tune/family.js';
 import { familyOf, isTunable, tunableFamilies } from '../tune/families.js';
 import { matmulProblemArgs } from '../tune/families/matmul.js';
@@ -37,6 +39,7 @@ export interface TuneCommandOptions {
   quick?: boolean;
   json?: string;
   show?: boolean;
+  sparse?: SparseTarget[];
 }
 
 const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
@@ -53,6 +56,14 @@ function matmulShapes(value: string): Array<[number, number, number]> {
     if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0)) throw new InvalidArgumentError(`expected MxKxN shapes such as 64x128x32, got '${s}'`);
     return dims as [number, number, number];
   });
+}
+
+function sparseTargets(value: string): SparseTarget[] {
+  try {
+    return parseSparseTargets(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** Problems from a JSON file: a list of { family, key?, args }, or the --json output of an earlier run. */
@@ -81,6 +92,9 @@ function readProblems(file: string): Problem[] {
 function checkInputs(o: TuneCommandOptions): { models: string[]; cacheFile: string | null } {
   const models = o.model ?? [];
   for (const m of models) if (!MODELS.has(m)) throw new TuneInputError('--model', `unknown model '${m}' (known: ${[...MODELS.keys()].join(', ')})`);
+  if (o.sparse?.length && !models.length && (o.matmul?.length || o.problems)) {
+    throw new TuneInputError('--sparse', 'prunes and converts models: name them with --model (with --matmul or --problems alone no model runs)');
+  }
   const cacheFile = cachePath(o.cache);
   if (cacheFile) {
     try {
@@ -134,6 +148,12 @@ export async function tuneCommand(o: TuneCommandOptions, log: (s: string) => voi
     records.push(...found.records);
     log(`model ${m} at batch ${o.batch.join(', ')} (forward, fused forward, one training step): ${found.problems.length} tunable problem(s)`);
     for (const p of found.problems) if (!problems.some((q) => q.family === p.family && q.key === p.key)) problems.push(p);
+    for (const target of o.sparse ?? []) {
+      const sparse = await sparseModelProblems(m, o.batch, target);
+      records.push(...sparse.records);
+      log(`model ${m} pruned and converted as ${sparseTargetName(target)}, at batch ${o.batch.join(', ')} (forward): ${sparse.problems.length} tunable problem(s)`);
+      for (const p of sparse.problems) if (!problems.some((q) => q.family === p.family && q.key === p.key)) problems.push(p);
+    }
   }
 
   if (o.show) {
@@ -175,6 +195,12 @@ export function registerTune(program: Command): void {
     .description('measure every kernel candidate for the problems a model gives its kernels and keep the fastest in the tuning cache (later runs on this adapter use them)')
     .option('-m, --model <names>', `comma-separated models whose kernel problems are tuned (${[...MODELS.keys()].join(', ')}; default: all, unless --matmul or --problems is given)`, list)
     .option('--batch <list>', 'batch sizes the models run forward at (comma-separated; one training step runs at the largest)', positiveInts, [1, 64])
+    .option(
+      '--sparse <list>',
+      'also prune each model and convert it to sparse layers (toSparse), then tune the sparse kernels\' problems: comma-separated FORMAT:SPARSITY, ' +
+        'csr (L1 unstructured pruning) or bsrRxC (L1 pruning of RxC blocks, e.g. bsr4x4; bsr is 4x4), e.g. csr:0.9,bsr4x4:0.9',
+      sparseTargets,
+    )
     .option('--matmul <shapes>', 'also tune plain matmuls, comma-separated MxKxN (e.g. 4096x4096x4096)', matmulShapes)
     .option('--problems <file>', 'also tune the problems in this JSON file (a list of { family, args }, or the --json output of an earlier run)')
     .option('--cache <file>', 'tuning cache file (default: WGPRUNE_TUNING_CACHE, else $XDG_CACHE_HOME/wgprune/tuning.json or ~/.cache/wgprune/tuning.json)')
