@@ -39,7 +39,7 @@ function blockOf(family: string, raw: unknown): BlockShape {
   try {
     return checkBlockShape(raw as number[]);
   } catch (e) {
-    throw new Error(`${family} problem: ${(e as Error).message}`);
+    throw new Error(`${family} problem: ${(e as Error).message.replace(/^BSR: /, '')}`);
   }
 }
 
