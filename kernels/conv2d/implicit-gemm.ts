@@ -63,13 +63,15 @@ const geometryLets = GEOMETRY.map((f, i) => `let ${f === 'c' ? 'CH' : f.toUpperC
 const helpers = `
 fn readX(plane: i32, iy: i32, ix: i32) -> f32 {
   let h = pi(8u); let w = pi(9u);
-  let inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+  // '&', not '&&': short-circuits become branches, and SwiftShader (Chromium's software adapter)
+  // takes minutes to compile the unrolled GEMM with four of them per read.
+  let inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w);
   return select(0.0, B[u32(plane + clamp(iy, 0, h - 1) * w + clamp(ix, 0, w - 1))], inside);
 }
 fn readGy(plane: i32, ty: i32, tx: i32) -> f32 {
   let sh = pi(13u); let sw = pi(14u); let oh = pi(19u); let ow = pi(20u);
   let oy = ty / sh; let ox = tx / sw;
-  let ok = ty >= 0 && tx >= 0 && ty % sh == 0 && tx % sw == 0 && oy < oh && ox < ow;
+  let ok = (ty >= 0) & (tx >= 0) & (ty % sh == 0) & (tx % sw == 0) & (oy < oh) & (ox < ow);
   return select(0.0, B[u32(plane + clamp(oy, 0, oh - 1) * ow + clamp(ox, 0, ow - 1))], ok);
 }`;
 
