@@ -42,10 +42,7 @@ export interface Program {
   outputs: readonly Binding[];
   /** Threads per workgroup along x (and y, z when given). */
   workgroupSize: readonly [number, number?, number?];
-  /**
-   * Named parameters, bound as `var<uniform> P: Params` after the other bindings (none
-   * when empty). Absent: the program reads positional words through `pu(i)`, `pi(i)`, `pf(i)`.
-   */
+  /** Named parameters, bound as `var<uniform> P: Params` after the other bindings (none when absent or empty). */
   params?: ParamDecl;
   /** WGSL body: functions and `@compute fn main`; may use the prelude's helpers. */
   body: () => string;
@@ -72,13 +69,17 @@ const FAMILY_NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]*$/;
  * name followed by the stable serialisation of its config (nothing for an empty config);
  * equal configs give the same cached program. A family name may be defined once: two
  * definitions would share keys for different sources.
+ *
+ * `sourceConfig` maps a config to the part that shapes the WGSL, when a config carries
+ * more (a flag the launcher reads, a field some variants ignore): configs that differ only
+ * elsewhere then share one key and one pipeline. The builder must not read what it drops.
  */
-export function programFamily<C extends object>(family: string, build: (config: C) => ProgramSpec): ProgramFamily<C> {
+export function programFamily<C extends object>(family: string, build: (config: C) => ProgramSpec, sourceConfig: (config: C) => object = (c) => c): ProgramFamily<C> {
   if (!FAMILY_NAME.test(family)) throw new Error(`program family '${family}': a name is letters, digits and ':._-'`);
   if (families.has(family)) throw new Error(`program family '${family}' is defined twice`);
   const built = new Map<string, Program>();
   const key = (config: C) => {
-    const serial = stableSerialise(config, `${family} config`);
+    const serial = stableSerialise(sourceConfig(config), `${family} config`);
     return serial === '{}' ? family : `${family}${serial}`;
   };
   const fresh = (config: C): Program => ({ ...build(config), key: key(config) });
@@ -175,16 +176,10 @@ export function packParams(key: string, decl: ParamDecl, values: ParamValues): U
 /** Shared WGSL helpers prepended to every program. */
 export function prelude(p: Program): string {
   const [x, y = 1, z = 1] = p.workgroupSize;
-  const positional = `fn pu(i: u32) -> u32 { return params[i]; }
-fn pi(i: u32) -> i32 { return bitcast<i32>(params[i]); }
-fn pf(i: u32) -> f32 { return bitcast<f32>(params[i]); }
-fn elementCount() -> u32 { return params[0]; }`;
-  const named = p.params?.some(([name]) => name === 'n') ? 'fn elementCount() -> u32 { return P.n; }' : '';
   return `
 const WG_X: u32 = ${x}u;
 const WG_Y: u32 = ${y}u;
 const WG_Z: u32 = ${z}u;
-${p.params ? named : positional}
 // Linear invocation index for 1-D launches split over a 2-D grid of workgroups
 // (a single dimension is capped at 65535 workgroups).
 fn linearIndex(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG_X; }
@@ -204,11 +199,7 @@ export function bindingsWgsl(p: Program): string {
     : `@group(0) @binding(${i++}) var<storage, ${access}> ${b.name}: ${b.type ?? 'array<f32>'};`);
   for (const b of p.inputs) lines.push(decl(b, 'read'));
   for (const b of p.outputs) lines.push(decl(b, 'read_write'));
-  if (!p.params) {
-    lines.push(`@group(0) @binding(${i}) var<storage, read> params: array<u32>;`);
-  } else if (p.params.length) {
-    lines.push(paramsStructWgsl(p.params), `@group(0) @binding(${i}) var<uniform> P: Params;`);
-  }
+  if (p.params?.length) lines.push(paramsStructWgsl(p.params), `@group(0) @binding(${i}) var<uniform> P: Params;`);
   return lines.join('\n');
 }
 
@@ -226,19 +217,9 @@ export function perElementMain(body: string): string {
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linearIndex(gid, nwg);
-  if (i >= elementCount()) { return; }
+  if (i >= P.n) { return; }
 ${body}
 }`;
-}
-
-/** Params for a kernel whose geometry travels as named i32 fields after the element count. */
-export function geometryParams<K extends string>(total: number, g: Record<K, number>, fields: readonly K[]): number[] {
-  return [total, ...fields.map((k) => g[k])];
-}
-
-/** WGSL `let` declarations (upper-cased names, i32: padding makes coordinates negative) for `geometryParams`. */
-export function geometryLets(fields: readonly string[]): string {
-  return fields.map((k, i) => `  let ${k.toUpperCase()} = pi(${i + 1}u);`).join('\n');
 }
 
 /** Bit pattern of a float32: as a u32 parameter (read with `bitcast<f32>`) it carries any float, infinities and NaN included, where an f32 parameter must be finite. */

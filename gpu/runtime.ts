@@ -314,33 +314,24 @@ export class GpuRuntime {
 
   /**
    * Records one dispatch. `params` are the program's named parameters (checked and packed
-   * by its declaration), or positional words for a program that declares none.
-   * `workgroups` is either [x, y, z] or a total count of 1-D workgroups, which is split over
+   * by its declaration). `workgroups` is either [x, y, z] or a total count of 1-D workgroups, which is split over
    * x and y to respect the per-dimension cap (kernels recover the linear index with `linearIndex`).
    */
-  run(p: Program, inputs: readonly GpuResource[], outputs: readonly GpuResource[], params: ParamValues | ArrayLike<number>, workgroups: number | readonly [number, number, number]): void {
+  run(p: Program, inputs: readonly GpuResource[], outputs: readonly GpuResource[], params: ParamValues, workgroups: number | readonly [number, number, number]): void {
     this.checkAlive();
     const compileFailed = this.compileErrors.get(p.key);
     if (compileFailed) throw compileFailed;
     for (const s of [...inputs, ...outputs]) {
       if (s.released) throw new Error(`webgpu: ${p.key} was given a storage that has already been released`);
     }
-    const positional = isPositional(params);
-    if (!p.params !== positional) {
-      throw new Error(`webgpu: kernel '${p.key}' ${p.params ? 'declares named parameters: pass a record' : 'reads positional parameters: pass an array'}`);
-    }
     // Checked before the empty-grid return, so a bad launch fails whatever its size.
-    const words: Uint32Array<ArrayBuffer> = positional ? Uint32Array.from(params.length ? params : [0]) : packParams(p.key, p.params!, params);
+    const decl = p.params ?? [];
+    const words = packParams(p.key, decl, params);
     const grid = typeof workgroups === 'number' ? splitGrid(workgroups) : workgroups;
     if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
     const pipe = this.pipeline(p);
     const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((s, binding) => ({ binding, resource: s instanceof GpuTexture ? s.view : { buffer: s.buffer } }));
-    let paramBuf: GPUBuffer | null = null;
-    if (positional) {
-      paramBuf = this.pool.acquire(Math.ceil(words.byteLength / 64) * 64, STORAGE_USAGE);
-    } else if (p.params!.length) {
-      paramBuf = this.pool.acquire(words.byteLength, UNIFORM_USAGE);
-    }
+    const paramBuf = decl.length ? this.pool.acquire(words.byteLength, UNIFORM_USAGE) : null;
     if (paramBuf) {
       this.device.queue.writeBuffer(paramBuf, 0, words);
       entries.push({ binding: entries.length, resource: { buffer: paramBuf } });
@@ -545,10 +536,6 @@ function compileError(kernel: string, code: string, messages: readonly GPUCompil
   });
   const first = errors[0]!;
   return new ShaderCompileError(`webgpu validation error: the WGSL of kernel '${kernel}' does not compile:\n${shown.join('\n')}`, kernel, first.lineNum, first.linePos);
-}
-
-function isPositional(params: ParamValues | ArrayLike<number>): params is ArrayLike<number> {
-  return Array.isArray(params) || ArrayBuffer.isView(params);
 }
 
 function splitGrid(total: number): [number, number, number] {

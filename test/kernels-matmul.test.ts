@@ -169,7 +169,8 @@ describe('gemv (m == 1 or n == 1)', () => {
     for (const s of specs) {
       const plan = select(s);
       expect(plan.program.kind).toBe('gemv');
-      forms.add(planPrograms(plan)[0]!.key.split(':').slice(2, 5).join(':'));
+      const gp = plan.program;
+      if (gp.kind === 'gemv') forms.add(`${gp.side}:${gp.form}:${gp.vec ? 'vec4' : 'f32'}`);
       await check(s, plan);
       const p = gemvFor(geometry(s), {}, false, 1, 32);
       await check(s, single(p, s.k));
@@ -398,8 +399,9 @@ describe('WGSL compile check of every generated variant', () => {
   }
   it('compiles without validation errors', async () => {
     const device = rt.device;
-    const programs = variants();
-    expect(new Set(programs.map((p) => p.key)).size).toBe(programs.length);
+    // Variants whose WGSL is the same (split-K partial sums and no epilogue) share a key: compile each key once.
+    const programs = [...new Map(variants().map((p) => [p.key, p])).values()];
+    expect(programs.length).toBeGreaterThan(300);
     const failures: string[] = [];
     for (const p of programs) {
       device.pushErrorScope('validation');

@@ -9,8 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { packParams, programFamilies, programFamily, programSource, stableSerialise } from '../gpu/program.js';
-import type { BinaryOp, ReduceOp, StridedView, UnaryOp } from '../gpu/types.js';
+import { settingsFor } from '../gpu/profile.js';
+import type { BinaryOp, Conv2dGeometry, MatmulGeometry, ReduceOp, StridedView, UnaryOp } from '../gpu/types.js';
 import { stridedLaunch, type StridedForm } from '../kernels/strided-index.js';
+import { matmulCandidates } from '../kernels/matmul/plan.js';
+import type { TextureGemmConfig } from '../kernels/matmul/texture-gemm.js';
+import { convCandidates, type ConvPass } from '../kernels/conv2d/plan.js';
 import '../kernels/elementwise.js';
 import '../kernels/copy.js';
 import '../kernels/fill.js';
@@ -18,6 +22,11 @@ import '../kernels/optim.js';
 import '../kernels/pool2d.js';
 import '../kernels/reduce.js';
 import '../kernels/texture-operand.js';
+import '../kernels/matmul.js';
+import '../kernels/conv2d.js';
+import '../kernels/sparse/csr-spmm.js';
+import '../kernels/sparse/bsr-spmm.js';
+import '../kernels/sparse/sparse-conv.js';
 
 describe('config serialisation', () => {
   it('is independent of field order, leaves out undefined fields and keeps array order', () => {
@@ -121,6 +130,45 @@ const UNARY: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid',
 const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
 const REDUCE: ReduceOp[] = ['sum', 'max', 'min', 'argmax'];
 const bools = [false, true];
+const each = <T,>(xs: readonly T[], f: (x: T) => object[]): object[] => xs.flatMap(f);
+const profiles = [settingsFor('llvmpipe'), settingsFor('gpu')];
+
+// Matmul programs: the configs the planner's candidates make on both profiles.
+const mm = (m: number, k: number, n: number, o: Partial<MatmulGeometry> = {}): MatmulGeometry =>
+  ({ batch: 1, m, k, n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, ...o });
+const MATMULS = [
+  mm(64, 64, 64), mm(256, 512, 256, { transB: true }), mm(13, 7, 31), mm(33, 100, 17, { transA: true }), mm(1, 64, 256), mm(256, 64, 1),
+  mm(1, 13, 31, { transB: true }), mm(31, 5, 1, { transA: true }), mm(8, 4096, 8), mm(64, 256, 64, { batch: 3, aBatchStride: 64 * 256, bBatchStride: 256 * 64 }),
+  mm(2048, 2048, 2048), mm(100, 1024, 12, { transA: true, transB: true }),
+];
+const EPILOGUES = [{}, { bias: true }, { relu: true }, { bias: true, relu: true }];
+const matmulPrograms = () => MATMULS.flatMap((g) => EPILOGUES.flatMap((e) => profiles.flatMap((st) => matmulCandidates(g, e, st).map((c) => c.plan.program))));
+const ofKind = (kind: string) => () => matmulPrograms().filter((p) => p.kind === kind);
+
+// Convolutions: the implicit GEMMs the planner's candidates make, for every pass.
+const conv = (n: number, c: number, h: number, oc: number, k: number, o: Partial<Conv2dGeometry> = {}): Conv2dGeometry => {
+  const g = { n, c, h, w: h, oc, kh: k, kw: k, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, ...o };
+  return { ...g, oh: Math.floor((g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh) + 1, ow: Math.floor((g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw) + 1 };
+};
+const CONVS = [conv(2, 3, 8, 8, 3, { ph: 1, pw: 1 }), conv(4, 16, 12, 32, 3), conv(1, 5, 9, 6, 5, { sh: 2, sw: 2, ph: 2, pw: 2 }), conv(2, 8, 7, 4, 3, { dh: 2, dw: 2 }), conv(64, 64, 16, 64, 3, { ph: 1, pw: 1 })];
+const convGemms = () => CONVS.flatMap((g) => (['fwd', 'gradInput', 'gradWeight'] as ConvPass[]).flatMap((pass) =>
+  (pass === 'fwd' ? [{}, { bias: true }, { bias: true, relu: true }] : [{}]).flatMap((o) => profiles.flatMap((st) =>
+    convCandidates(pass, g, o, st).flatMap((c) => (c.plan.path === 'implicit' ? [c.plan.gemm.config] : []))))));
+
+// The texture GEMM as runTextureGemm launches it: planned products, and the convolution layouts.
+const textureConfigs = (): TextureGemmConfig[] => {
+  const planned = ofKind('texture')() as TextureGemmConfig[];
+  const convs: TextureGemmConfig[] = [];
+  for (const epilogue of [{}, { bias: true, relu: true }]) {
+    for (const [r, t] of [[1, 1], [2, 4]]) {
+      convs.push({ r, t, epilogue, layout: 'nchw' }, { r, t, epilogue, layout: 'nchw', shifted: { width: 4096 } });
+      convs.push({ r, t: 2 * t, epilogue, layout: 'nchw', window: { width: 4096, kh: 3, kw: 3, ph: 1, pw: 1 }, pool: false });
+      convs.push({ r, t: 2 * t, epilogue, layout: 'nchw', window: { width: 4096, kh: 5, kw: 5, ph: 4, pw: 4 }, pool: true });
+    }
+  }
+  return [...planned, ...convs].flatMap((c) => bools.flatMap((vec4Store) => (c.window ? [1] : [1, 8]).map((wgY) => ({ ...c, vec4Store, wgY }))));
+};
+const WG: Array<[number, number]> = [[64, 1], [16, 4]];
 
 /** Configs per family; a family the kernels define but this table misses fails the sweep. */
 const CONFIGS: Record<string, () => object[]> = {
@@ -143,6 +191,31 @@ const CONFIGS: Record<string, () => object[]> = {
   'texture-operand:general': () => [{}],
   'texture-operand:cols': () => [{}],
   'texture-operand:rows4x4': () => bools.map((copied) => ({ copied })),
+  'matmul:tiled': ofKind('tiled'),
+  'matmul:gemv': ofKind('gemv'),
+  'matmul:shared': ofKind('shared'),
+  'matmul:rows-texture': ofKind('rows'),
+  'matmul:texture': textureConfigs,
+  'matmul:splitk-reduce': () => each(bools, (vec) => each(bools, (bias) => bools.map((relu) => ({ vec, bias, relu })))),
+  'conv2d:gemm': convGemms,
+  'conv2d:im2col-texture': () => [0, 4096].map((xWidth) => ({ xWidth })),
+  'conv2d:shifted-copies': () => [null, { kw: 3, pw: 1 }, { kw: 5, pw: 2 }].map((window) => ({ width: 4096, window })),
+  'sparse:xt': () => [{}],
+  'sparse:bsr-spmm': () => each([[1, 4], [4, 4], [2, 8]], ([r, c]) => each([1, 4], (tb) => each([16, 32], (bits) => each(bools, (bias) =>
+    each(WG, (wg) => [0, 4096].map((valsWidth) => ({ r, c, tb, bits, bias, wg, valsWidth }))))))),
+  'sparse:csr-spmm': () => each([1, 2], (tb) => each(bools, (bias) => each(WG, (wg) =>
+    [...[16, 32].map((bits) => ({ bits, tb, bias, wg, cvWidth: 0 })), { tb, bias, wg, cvWidth: 4096 }]))),
+  'sparse:csr-spmv': () => each([16, 32], (bits) => each(bools, (bias) => [64, 256].map((threads) => ({ bits, bias, threads })))),
+  'sparse:csr-spmv-vector': () => each([16, 32], (bits) => each(bools, (bias) => [64, 256].map((threads) => ({ bits, bias, threads })))),
+  'sparse:csr-fixup': () => bools.map((bias) => ({ bias })),
+  'sparse:conv-pad': () => [{}],
+  'sparse:conv-quad': () => [{}],
+  'sparse:conv-csr': () => each(bools, (bias) => each([64, 128], (threads) =>
+    [...[16, 32].map((bits) => ({ bits, bias, ovWidth: 0, threads })), { bias, ovWidth: 4096, threads }])),
+  'sparse:conv-bsr': () => each([[1, 4], [4, 4]], ([r, c]) => each([16, 32], (bits) => each(bools, (bias) => each(bools, (tex) => [64].map((threads) => ({ r, c, bits, bias, tex, threads })))))),
+  'sparse:conv-shifted-csr': () => each([1, 2, 4], (rows) => each(bools, (bias) => WG.map((wg) => ({ rows, bias, ovWidth: 4096, sWidth: 4096, wg })))),
+  'sparse:conv-shifted-bsr': () => each([[1, 4], [4, 4]], ([r, c]) => each([1, 4], (rows) => each([16, 32], (bits) => each(bools, (bias) =>
+    [0, 4096].map((valsWidth) => ({ r, c, rows, bits, bias, valsWidth, sWidth: 4096, wg: [64, 1] })))))),
 };
 
 /** Every program of every kernel family over CONFIGS, each built afresh: [key, source] pairs. */

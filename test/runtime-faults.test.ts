@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { Program } from '../gpu/program.js';
+import { programFamily } from '../gpu/program.js';
 import { record } from './helpers/reliability.js';
 
 afterAll(() => wg.shutdown());
@@ -73,20 +73,19 @@ describe('device loss', () => {
 
 describe('WGSL compile errors', () => {
   // The error sits on the body's third line.
-  const broken: Program = {
-    key: 'test:broken-compile',
+  const broken = programFamily('test:broken-compile', () => ({
     inputs: [],
     outputs: [{ name: 'out' }],
     workgroupSize: [1],
     body: () => ['@compute @workgroup_size(1)', 'fn main() {', '  out[0] = 1.0 + undefinedName;', '}'].join('\n'),
-  };
+  }))({});
 
   it('names the kernel and shows the WGSL line', async () => {
     record('fault', 'a kernel whose WGSL does not compile', { expected: 'ShaderCompileError naming the kernel and the line; other kernels still run' });
     await wg.init();
     const rt = runtime();
     const out = rt.alloc(1);
-    rt.run(broken, [], [out], [], 1);
+    rt.run(broken, [], [out], {}, 1);
     const err = await rt.read(out).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(wg.ShaderCompileError);
     const e = err as wg.ShaderCompileError;
@@ -98,7 +97,7 @@ describe('WGSL compile errors', () => {
     expect(e.column).toBe('  out[0] = 1.0 + '.length + 1);
 
     // Running it again fails at once, with the same report; other kernels still run.
-    expect(() => rt.run(broken, [], [out], [], 1)).toThrow(/test:broken-compile' does not compile/);
+    expect(() => rt.run(broken, [], [out], {}, 1)).toThrow(/test:broken-compile' does not compile/);
     rt.release(out);
     expect([...(await wg.tensor([1, 2]).mul(2).toArray())]).toEqual([2, 4]);
   });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import type { Program } from '../gpu/program.js';
+import { programFamily } from '../gpu/program.js';
 import { initBoth, on, shutdown } from './helpers/backends.js';
 import { record } from './helpers/reliability.js';
 
@@ -85,18 +85,17 @@ describe('lazy submission and the buffer pool', () => {
 });
 
 describe('error surfacing', () => {
-  const broken: Program = {
-    key: 'test:broken',
+  const broken = programFamily('test:broken', () => ({
     inputs: [],
     outputs: [{ name: 'out' }],
     workgroupSize: [1],
     body: () => '@compute @workgroup_size(1) fn main() { out[0] = undefinedName; }',
-  };
+  }))({});
 
   it('turns a silent WGSL validation error into a thrown exception naming the kernel', async () => {
     const rt = runtime();
     const out = rt.alloc(1);
-    rt.run(broken, [], [out], [], 1);
+    rt.run(broken, [], [out], {}, 1);
     record('fault', 'a kernel with invalid WGSL (silent in WebGPU)', { expected: 'an exception naming the kernel at the next readback; the device stays usable' });
     await expect(rt.read(out)).rejects.toThrow(/webgpu validation error: [\s\S]*test:broken[\s\S]*undefinedName/);
     rt.release(out);

@@ -9,10 +9,11 @@
  * - grad input:  gX[b] [c, h·w] = Wᵀ-gather [c, oc·KK] · col2im-gather(gy[b]) (GEMM batch = n)
  * - grad weight: gW [oc, c·KK]  = gY-gather [oc, n·S] · im2colᵀ [n·S, c·KK]    (k spans batch and
  *   space; split-K slices reduced by kernels/matmul/splitk.ts)
- * The geometry follows the 7 matmul parameter words (see GEOMETRY).
+ * The geometry's parameters (GEOMETRY, i32) follow the matmul ones.
  */
 import type { Conv2dGeometry } from '../../gpu/types.js';
-import type { Program } from '../../gpu/program.js';
+import { type ParamDecl, programFamily } from '../../gpu/program.js';
+import { MATMUL_PARAMS, splitFree } from '../matmul/layout.js';
 import { gemmWgsl, range, scalarColumns, scalarRows, type OperandCode } from '../matmul/gemm-core.js';
 import { operandA } from '../matmul/tiled.js';
 
@@ -39,9 +40,10 @@ export interface ConvGemmConfig {
 
 export const GEOMETRY = ['c', 'h', 'w', 'oc', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw', 'oh', 'ow'] as const;
 
-export function convGemmKey(c: ConvGemmConfig): string {
-  return `conv2d:gemm:${c.kind}:${c.tm}x${4 * c.tn}:wg${c.wgX}x${c.wgY}:a=${c.aVec ? 'vecK' : 'scalar'}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${c.split ? 'split' : c.bias ? 'bias' : 'nobias'}${c.relu ? '+relu' : ''}`;
-}
+const PARAMS: ParamDecl = [...MATMUL_PARAMS, ...GEOMETRY.map((f) => [f, 'i32'] as const)];
+
+/** A short description of a config for error messages. */
+const describe = (c: ConvGemmConfig) => `${c.kind} ${c.tm}x${4 * c.tn}${c.split ? ' split' : c.bias ? ' bias' : ''}${c.relu ? ' relu' : ''}`;
 
 /** GEMM dimensions and batch strides of a convolution pass. */
 export function convGemmDims(kind: ConvGemmKind, g: Conv2dGeometry): { batch: number; m: number; k: number; n: number; aBatch: number; bBatch: number } {
@@ -51,25 +53,25 @@ export function convGemmDims(kind: ConvGemmKind, g: Conv2dGeometry): { batch: nu
   return { batch: 1, m: g.oc, k: g.n * s, n: g.c * kk, aBatch: 0, bBatch: 0 };
 }
 
-export function convGemmParams(g: Conv2dGeometry, kind: ConvGemmKind, splits: number, kChunk: number): number[] {
+export function convGemmParams(g: Conv2dGeometry, kind: ConvGemmKind, splits: number, kChunk: number): Record<string, number> {
   const d = convGemmDims(kind, g);
-  return [d.m, d.k, d.n, d.aBatch, d.bBatch, splits, kChunk, ...GEOMETRY.map((f) => g[f])];
+  return { m: d.m, k: d.k, n: d.n, aBatch: d.aBatch, bBatch: d.bBatch, splits, kChunk, ...Object.fromEntries(GEOMETRY.map((f) => [f, g[f]])) };
 }
 
 /** WGSL names of the geometry (`CH` for c: `C` is the output binding). */
-const geometryLets = GEOMETRY.map((f, i) => `let ${f === 'c' ? 'CH' : f.toUpperCase()} = pi(${7 + i}u);`);
+const geometryLets = GEOMETRY.map((f) => `let ${f === 'c' ? 'CH' : f.toUpperCase()} = P.${f};`);
 
 /** Zero-padded reads of x (forward, grad weight) and of gy on the stride grid (grad input). */
 const helpers = `
 fn readX(plane: i32, iy: i32, ix: i32) -> f32 {
-  let h = pi(8u); let w = pi(9u);
+  let h = P.h; let w = P.w;
   // '&', not '&&': short-circuits become branches, and SwiftShader (Chromium's software adapter)
   // takes minutes to compile the unrolled GEMM with four of them per read.
   let inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w);
   return select(0.0, B[u32(plane + clamp(iy, 0, h - 1) * w + clamp(ix, 0, w - 1))], inside);
 }
 fn readGy(plane: i32, ty: i32, tx: i32) -> f32 {
-  let sh = pi(13u); let sw = pi(14u); let oh = pi(19u); let ow = pi(20u);
+  let sh = P.sh; let sw = P.sw; let oh = P.oh; let ow = P.ow;
   let oy = ty / sh; let ox = tx / sw;
   let ok = (ty >= 0) & (tx >= 0) & (ty % sh == 0) & (tx % sw == 0) & (oy < oh) & (ox < ow);
   return select(0.0, B[u32(plane + clamp(oy, 0, oh - 1) * ow + clamp(ox, 0, ow - 1))], ok);
@@ -118,18 +120,18 @@ function operands(c: ConvGemmConfig): [OperandCode, OperandCode] {
   return [a, b];
 }
 
-export function convGemmProgram(c: ConvGemmConfig): Program {
+export const convGemmProgram = programFamily('conv2d:gemm', (c: ConvGemmConfig) => {
   if (c.aVec && c.kind !== 'fwd') throw new Error('conv2d: vec4 weight rows only in the forward pass');
-  if ((c.bias || c.split) && c.kind !== 'fwd' && !(c.split && c.kind === 'gradWeight')) throw new Error(`conv2d: ${convGemmKey(c)} is not a valid combination`);
-  if (c.relu && (c.kind !== 'fwd' || c.split)) throw new Error(`conv2d: ${convGemmKey(c)}: a fused ReLU belongs to an unsplit forward pass`);
+  if ((c.bias || c.split) && c.kind !== 'fwd' && !(c.split && c.kind === 'gradWeight')) throw new Error(`conv2d: ${describe(c)} is not a valid combination`);
+  if (c.relu && (c.kind !== 'fwd' || c.split)) throw new Error(`conv2d: ${describe(c)}: a fused ReLU belongs to an unsplit forward pass`);
   const inputs = [{ name: 'A', type: c.aVec ? 'array<vec4<f32>>' : undefined }, { name: 'B' }];
   if (c.bias) inputs.push({ name: 'Bias', type: undefined });
   const [a, b] = operands(c);
   return {
-    key: convGemmKey(c),
     inputs,
     outputs: [{ name: 'C', type: c.cVec ? 'array<vec4<f32>>' : undefined }],
     workgroupSize: [c.wgX, c.wgY],
+    params: PARAMS,
     body: () => gemmWgsl(c, a, b, { cVec: c.cVec, bias: c.bias, biasPerRow: true, relu: !!c.relu }, { fns: helpers, params: geometryLets }),
   };
-}
+}, splitFree);

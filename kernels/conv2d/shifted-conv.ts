@@ -12,7 +12,7 @@
  */
 import type { Conv2dGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
-import { perElementMain, type Program } from '../../gpu/program.js';
+import { perElementMain, programFamily } from '../../gpu/program.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/plan.js';
 import { operandTexture } from '../texture-operand.js';
@@ -25,27 +25,27 @@ import { udivWgsl } from '../strided-index.js';
 export const paddedRows = (g: Conv2dGeometry) => (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
 
 // One invocation per (ci, image, padded row, ox4) writes that texel of all KW copies.
-// params: texels per copy, C, H, W, KW, SW, PH, PW, DW, OW4, HP, NI, IMG0.
+// Parameters: texels per copy (n), the geometry, OW4, HP, the chunk's images and its first.
 // `window` (stride 1, dilation 1, W a multiple of 4, KW and PW baked in): the 4 + KW − 1
 // input values the texel's copies need are read as a few aligned vec4s of x — a quarter of
 // the per-lane storage loads — else x is read one value at a time.
-function shiftProgram(width: number, window: { kw: number; pw: number } | null): Program {
-  const head = `  let C = pu(1u); let H = pi(2u); let W = pi(3u);
-  let OW4 = pu(9u); let HP = pu(10u); let NI = pu(11u);
+const shiftProgram = programFamily('conv2d:shifted-copies', ({ width, window }: { width: number; window: { kw: number; pw: number } | null }) => {
+  const head = `  let C = P.c; let H = P.h; let W = P.w;
+  let OW4 = P.ow4; let HP = P.hp; let NI = P.images;
   let r1 = udiv(i, OW4); let ox4 = i - r1 * OW4;
   let r2 = udiv(r1, HP); let y = r1 - r2 * HP;
   let ci = udiv(r2, NI); let img = r2 - ci * NI;
-  let iy = i32(y) - pi(6u);
-  let row = (((pu(12u) + img) * C + ci) * u32(H) + u32(max(iy, 0))) * u32(W);
+  let iy = i32(y) - P.ph;
+  let row = (((P.img0 + img) * C + ci) * u32(H) + u32(max(iy, 0))) * u32(W);
   let inRow = iy >= 0 && iy < H;`;
   const scalar = `${head}
-  for (var kx = 0u; kx < pu(4u); kx++) {
+  for (var kx = 0u; kx < P.kw; kx++) {
     var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
-      let ix = i32(ox4 * 4u + j) * pi(5u) + i32(kx) * pi(8u) - pi(7u);
+      let ix = i32(ox4 * 4u + j) * P.sw + i32(kx) * P.dw - P.pw;
       if (inRow && ix >= 0 && ix < W) { v[j] = X[row + u32(ix)]; }
     }
-    textureStore(S, ${flatCoord('kx * pu(0u) + i', width)}, v);
+    textureStore(S, ${flatCoord('kx * P.n + i', width)}, v);
   }`;
   let body = scalar;
   if (window) {
@@ -58,19 +58,19 @@ function shiftProgram(width: number, window: { kw: number; pw: number } | null):
     const at = (t: number) => `q${Math.floor(t / 4)}.${'xyzw'[t % 4]}`;
     const stores = Array.from({ length: window.kw }, (_, kx) => {
       const t0 = 4 * lead - window.pw + kx;
-      return `  textureStore(S, ${flatCoord(`${kx}u * pu(0u) + i`, width)}, vec4<f32>(${[0, 1, 2, 3].map((j) => at(t0 + j)).join(', ')}));`;
+      return `  textureStore(S, ${flatCoord(`${kx}u * P.n + i`, width)}, vec4<f32>(${[0, 1, 2, 3].map((j) => at(t0 + j)).join(', ')}));`;
     }).join('\n');
     body = `${head}\n${loads}\n${stores}`;
   }
   return {
-    key: `conv2d:shifted-copies:w${width}${window ? `:window${window.kw}p${window.pw}` : ''}`,
     inputs: [{ name: 'X', type: window ? 'array<vec4<f32>>' : 'array<f32>' }],
     outputs: [{ name: 'S', type: 'texture_storage_2d<rgba32float, write>' }],
     workgroupSize: [64],
+    params: [['n', 'u32'], ['c', 'u32'], ['h', 'i32'], ['w', 'i32'], ['kw', 'u32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'], ['dw', 'i32'], ['ow4', 'u32'], ['hp', 'u32'], ['images', 'u32'], ['img0', 'u32']],
     body: () => `${udivWgsl}
 ${perElementMain(body)}`,
   };
-}
+});
 
 /**
  * Per k-step p = (ci·KH + ky)·KW + kx, the part of its B texels' index that does not depend
@@ -134,7 +134,7 @@ export function shiftedCopies(rt: GpuRuntime, x: GpuStorage, g: Conv2dGeometry, 
   if (!st) throw new Error(`internal: conv2d shifted copies (${g.kw * perCopy} texels) do not fit a texture`);
   // x is read straight from its buffer: measured faster than through a flat texture copy.
   const window = g.sw === 1 && g.dw === 1 && g.w % 4 === 0 ? { kw: g.kw, pw: g.pw } : null;
-  rt.run(shiftProgram(width, window), [x], [st], [perCopy, g.c, g.h, g.w, g.kw, g.sw, g.ph, g.pw, g.dw, ow4, hp, images, img0], Math.ceil(perCopy / 64));
+  rt.run(shiftProgram({ width, window }), [x], [st], { n: perCopy, c: g.c, h: g.h, w: g.w, kw: g.kw, sw: g.sw, ph: g.ph, pw: g.pw, dw: g.dw, ow4, hp, images, img0 }, Math.ceil(perCopy / 64));
   return st;
 }
 
@@ -156,7 +156,7 @@ export function shiftedConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
     const ob = uploadU32(rt, stepOffsets(g, images * hp * ow4, ow4));
     runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw', shifted: { width } }, wt, st, bias, out,
-      [g.oc, k, nn, P, img0, hp * ow4, g.sh * ow4, g.oh * ow4, ow4], ob);
+      { m: g.oc, k, n: nn, p: P, img0, imgStride: hp * ow4, rowStride: g.sh * ow4, imgTexels: g.oh * ow4, ow4 }, ob);
     rt.release(ob);
     rt.releaseTexture(st);
   }

@@ -8,7 +8,7 @@
  */
 import type { Conv2dGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
-import type { Program } from '../../gpu/program.js';
+import { programFamily } from '../../gpu/program.js';
 import type { PlannerLimits } from '../../gpu/profile.js';
 import { runTextureGemm } from '../matmul/texture-gemm.js';
 import { textureBlock } from '../matmul/plan.js';
@@ -17,24 +17,24 @@ import { flatCoord, flatTextureWidth } from '../sparse/layout.js';
 import { udivWgsl } from '../strided-index.js';
 
 
-// params: c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, img0, pixels in the chunk, K.
+// Parameters: the geometry, the chunk's first image, its pixels and K.
 // xWidth > 0: x is read from a flat r32float copy of it (xWidth texels a row) instead of the buffer.
-function im2colProgram(xWidth: number): Program {
+const im2colProgram = programFamily('conv2d:im2col-texture', ({ xWidth }: { xWidth: number }) => {
   const read = (i: string) => (xWidth ? `textureLoad(X, ${flatCoord(i, xWidth)}, 0).x` : `X[${i}]`);
   return {
-    key: `conv2d:im2col-texture${xWidth ? `:x${xWidth}` : ''}`,
     inputs: [{ name: 'X', type: xWidth ? 'texture_2d<f32>' : 'array<f32>' }],
     outputs: [{ name: 'T', type: 'texture_storage_2d<rgba32float, write>' }],
     workgroupSize: [16, 16],
+    params: [['c', 'u32'], ['h', 'i32'], ['w', 'i32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'i32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'], ['dh', 'i32'], ['dw', 'i32'], ['oh', 'u32'], ['ow', 'u32'], ['img0', 'u32'], ['pixels', 'u32'], ['k', 'u32']],
     body: () => `
 ${udivWgsl}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let C = pu(0u); let H = pi(1u); let W = pi(2u); let KH = pu(3u); let KW = pu(4u);
-  let SH = pi(5u); let SW = pi(6u); let PH = pi(7u); let PW = pi(8u); let DH = pi(9u); let DW = pi(10u);
-  let OH = pu(11u); let OW = pu(12u); let NN = pu(14u);
+  let C = P.c; let H = P.h; let W = P.w; let KH = P.kh; let KW = P.kw;
+  let SH = P.sh; let SW = P.sw; let PH = P.ph; let PW = P.pw; let DH = P.dh; let DW = P.dw;
+  let OH = P.oh; let OW = P.ow; let NN = P.pixels;
   let n4 = gid.x; let p = gid.y;
-  if (n4 * 4u >= NN || p >= pu(15u)) { return; }
+  if (n4 * 4u >= NN || p >= P.k) { return; }
   let cik = udiv(p, KW); let kx = i32(p - cik * KW);
   let ci = udiv(cik, KH); let ky = i32(cik - ci * KH);
   // The texel's first pixel, then step through the next three without dividing.
@@ -43,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var ox = n0 - row * OW;
   let img = udiv(row, OH);
   var oy = row - img * OH;
-  var plane = (pu(13u) + img) * C + ci;
+  var plane = (P.img0 + img) * C + ci;
   var v = vec4<f32>(0.0);
   for (var j = 0u; j < 4u; j++) {
     if (n0 + j < NN) {
@@ -57,7 +57,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   textureStore(T, vec2<u32>(n4, p), v);
 }`,
   };
-}
+});
 
 /** Images per chunk: as many as the texture width holds (4 pixels a texel), at most `limit`. */
 export function textureConvChunk(lim: Pick<PlannerLimits, 'maxTextureDimension2D'>, g: Conv2dGeometry, limit = Infinity): number {
@@ -94,10 +94,10 @@ export function textureConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage,
     const nn = images * P;
     const xt = rt.allocTexture('rgba32float', Math.ceil(nn / 4), k, true);
     if (!xt) throw new Error(`internal: conv2d im2col chunk ${nn}×${k} does not fit a texture`);
-    rt.run(im2colProgram(xf ? fw! : 0), [xf ?? x], [xt], [g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, img0, nn, k],
+    rt.run(im2colProgram({ xWidth: xf ? fw! : 0 }), [xf ?? x], [xt], { c: g.c, h: g.h, w: g.w, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw, oh: g.oh, ow: g.ow, img0, pixels: nn, k },
       [Math.ceil(nn / 4 / 16), Math.ceil(k / 16), 1]);
     const block = textureBlock(g.oc, nn) ?? { r: 1, t: 1 };
-    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw' }, wt, xt, bias, out, [g.oc, k, nn, P, img0]);
+    runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw' }, wt, xt, bias, out, { m: g.oc, k, n: nn, p: P, img0 });
     rt.releaseTexture(xt);
   }
   rt.releaseTexture(wt);

@@ -79,7 +79,7 @@ export function windowConvForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, 
     const block = pool && chosen.t % 2 !== 0 ? { r: chosen.r, t: chosen.t + 1 } : chosen;
     const rowBlocks = Math.ceil(g.oh / block.t) * (g.ow / 4);
     runTextureGemm(rt, { ...block, epilogue: { bias: !!bias, relu }, layout: 'nchw', window, pool }, wt, xt, bias, out,
-      [g.oc, k, nn, P, img0, g.c, g.h, g.w / 4, rowBlocks, g.ow / 4, images * rowBlocks, g.oh]);
+      { m: g.oc, k, n: nn, p: P, img0, inC: g.c, inH: g.h, inW4: g.w / 4, perImage: rowBlocks, ow4: g.ow / 4, invocations: images * rowBlocks, oh: g.oh });
     rt.releaseTexture(xt);
   }
   rt.releaseTexture(wt);

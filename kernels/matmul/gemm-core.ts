@@ -6,7 +6,7 @@
  * im2col addressing for convolution). No workgroup memory: llvmpipe vectorises across
  * invocations, so registers and `vec4` loads pay more than shared tiles (DESIGN.md §2).
  *
- * Names visible to operand code: M, K, N (params 0..2), A_BATCH, B_BATCH, SPLITS,
+ * Names visible to operand code: M, K, N (parameters m, k, n), A_BATCH, B_BATCH, SPLITS,
  * K_CHUNK, `batch` (the GEMM batch of this invocation), `aOff`, `bOff`, `row0`, `col0`,
  * `ra{r}` (row r of the block, clamped when checked) and `cb{j}` (column j, clamped).
  */
@@ -72,8 +72,9 @@ export function scalarRows(tm: number, setup: string[], perStep: (tag: string, p
 }
 
 /**
- * The kernel body. `extraParams` are WGSL lines run after the matmul parameters
- * (e.g. conv geometry). Output C[(z·M + row)·N + col] where z = gid.z.
+ * The kernel body. `extra.params` are WGSL lines run after the matmul parameters
+ * (e.g. conv geometry); the program declares MATMUL_PARAMS (first) and those it reads.
+ * Output C[(z·M + row)·N + col] where z = gid.z.
  */
 export function gemmWgsl(s: GemmShape, a: OperandCode, b: OperandCode, epi: GemmEpilogueCode, extra: { fns?: string; params?: string[] } = {}): string {
   const { tm, tn, checked } = s;

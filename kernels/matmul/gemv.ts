@@ -11,8 +11,8 @@
  *   output length % 4 == 0).
  * Batches and split-K slices run along z, as in the tiled kernel.
  */
-import type { Program } from '../../gpu/program.js';
-import { type MatmulEpilogue, paramLets } from './layout.js';
+import { programFamily } from '../../gpu/program.js';
+import { MATMUL_PARAMS, type MatmulEpilogue, paramLets, splitFree } from './layout.js';
 import { ind, range } from './gemm-core.js';
 
 export interface GemvConfig {
@@ -30,17 +30,12 @@ export interface GemvConfig {
   epilogue: MatmulEpilogue;
 }
 
-export function gemvKey(c: GemvConfig): string {
-  const epi = c.split ? 'split' : `${c.epilogue.bias ? 'bias' : 'nobias'}${c.epilogue.relu ? '+relu' : ''}`;
-  return `matmul:gemv:${c.side}:${c.form}:${c.vec ? 'vec4' : 'f32'}:r${c.form === 'dot' ? c.r : 4}:wg${c.wg}:${c.checked ? 'checked' : 'exact'}:${epi}`;
-}
-
 /** Outputs covered by one workgroup. */
 export function gemvTile(c: GemvConfig): number {
   return c.wg * (c.form === 'dot' ? c.r : 4);
 }
 
-export function gemvProgram(c: GemvConfig): Program {
+export const gemvProgram = programFamily('matmul:gemv', (c: GemvConfig) => {
   if (c.split && (c.epilogue.bias || c.epilogue.relu)) throw new Error('matmul: split-K partial sums take no epilogue');
   const vt = c.vec ? 'array<vec4<f32>>' : undefined;
   // Bindings keep the matmul order A, B; which one is the matrix depends on the side.
@@ -54,13 +49,13 @@ export function gemvProgram(c: GemvConfig): Program {
   const cVec = c.form === 'axpy' && c.vec;
   if (c.epilogue.bias) inputs.push({ name: 'Bias', type: undefined });
   return {
-    key: gemvKey(c),
     inputs,
     outputs: [{ name: 'C', type: cVec ? 'array<vec4<f32>>' : undefined }],
     workgroupSize: [c.wg],
+    params: MATMUL_PARAMS,
     body: () => gemvWgsl(c, matIsA ? 'A' : 'B', matIsA ? 'B' : 'A', cVec),
   };
-}
+}, (c) => ({ ...splitFree(c), r: c.form === 'dot' ? c.r : 4 }));
 
 function gemvWgsl(c: GemvConfig, MAT: string, VEC: string, cVec: boolean): string {
   const outs = c.form === 'dot' ? c.r : 4;

@@ -15,7 +15,7 @@
  */
 import type { MatmulGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
-import type { Program } from '../../gpu/program.js';
+import { programFamily } from '../../gpu/program.js';
 import type { MatmulEpilogue } from './layout.js';
 import { udivWgsl } from '../strided-index.js';
 
@@ -40,7 +40,7 @@ export function rowsGemmFits(g: MatmulGeometry, maxTextureDimension2D: number): 
     g.m >= 1 && g.m <= maxTextureDimension2D && g.n >= 4 && g.n <= maxTextureDimension2D;
 }
 
-export function rowsGemmProgram(c: RowsGemmConfig): Program {
+export const rowsGemmProgram = programFamily('matmul:rows-texture', (c: RowsGemmConfig) => {
   const rows = Array.from({ length: 4 * c.r }, (_, i) => i);
   const quads = Array.from({ length: c.t }, (_, i) => i);
   const cols = Array.from({ length: 4 * c.t }, (_, i) => i);
@@ -61,22 +61,22 @@ ${rows.flatMap((a) => quads.map((q) => `    ${acc(a, q)} += ${LANES.map((l) => `
   };
   const type = c.vec4 ? 'array<vec4<f32>>' : 'array<f32>';
   return {
-    key: `matmul:rows-texture:r${c.r}:t${c.t}:${c.split ? 'split' : `${bias ? 'bias' : ''}${relu ? 'relu' : ''}`}${c.vec4 ? ':v4' : ''}`,
     inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias', type }] : [])],
     outputs: [{ name: 'C', type }],
     // One dimension of invocations (llvmpipe's SIMD lanes run along x: a workgroup 1 wide would use one lane of 8).
     workgroupSize: [WG_SIZE],
-    // params: M, K4 (texels a row), N, K4 per slice, column blocks, row blocks, invocations
+    // k4: texels a row; kChunk4: texels per k-slice.
+    params: [['m', 'u32'], ['k4', 'u32'], ['n', 'u32'], ['kChunk4', 'u32'], ['colBlocks', 'u32'], ['rowBlocks', 'u32'], ['invocations', 'u32']],
     body: () => `${udivWgsl}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let M = pu(0u); let K4 = pu(1u); let N = pu(2u); let KC = pu(3u);
+  let M = P.m; let K4 = P.k4; let N = P.n; let KC = P.kChunk4;
   let N4 = (N + 3u) / 4u;
   let g = linearIndex(gid, nwg);
-  if (g >= pu(6u)) { return; }
+  if (g >= P.invocations) { return; }
   // Invocation g → (slice, row block, column block), column blocks fastest.
-  let rest = udiv(g, pu(4u)); let cb = g - rest * pu(4u);
-  let slice = udiv(rest, pu(5u)); let rb = rest - slice * pu(5u);
+  let rest = udiv(g, P.colBlocks); let cb = g - rest * P.colBlocks;
+  let slice = udiv(rest, P.rowBlocks); let rb = rest - slice * P.rowBlocks;
   let i0 = rb * ${4 * c.r}u; let q0 = cb * ${c.t}u;
   // Rows and columns past the edge read the last one (their results are not stored).
 ${rows.map((a) => `  let ar${a} = min(i0 + ${a}u, M - 1u);`).join('\n')}
@@ -94,7 +94,7 @@ ${quads.map((q) => store(a, q)).join('\n')}
   }`).join('\n')}
 }`,
   };
-}
+}, (c) => ({ ...c, split: false, epilogue: c.split ? {} : c.epilogue }));
 
 /** The block, workgroup width and k-slices for an m × n output over k/4 texel steps. */
 export function rowsGemmPlan(m: number, k: number, n: number): { r: number; t: number; splits: number; kChunk4: number } {
@@ -126,7 +126,7 @@ export function rowsGemm(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: Matmul
   const colBlocks = Math.ceil(Math.ceil(g.n / 4) / c.t);
   const rowBlocks = Math.ceil(g.m / (4 * c.r));
   const invocations = colBlocks * rowBlocks * splits;
-  rt.run(rowsGemmProgram(c), [at, bt, ...(bias && !c.split ? [bias] : [])], [out], [g.m, k4, g.n, kChunk4, colBlocks, rowBlocks, invocations],
+  rt.run(rowsGemmProgram(c), [at, bt, ...(bias && !c.split ? [bias] : [])], [out], { m: g.m, k4, n: g.n, kChunk4, colBlocks, rowBlocks, invocations },
     Math.ceil(invocations / WG_SIZE));
   rt.releaseTexture(at);
   rt.releaseTexture(bt);

@@ -17,9 +17,9 @@
  * Workgroup memory holds the slabs k-major as `vec4`s: As[kk · BM/4 + row/4] holds rows
  * row … row+3 of op(A) at k-step kk, Bs[kk · BN/4 + col/4] columns col … col+3 of op(B).
  */
-import type { Program } from '../../gpu/program.js';
+import { programFamily } from '../../gpu/program.js';
 import type { PlannerLimits } from '../../gpu/profile.js';
-import { type MatmulEpilogue, paramLets, XYZW } from './layout.js';
+import { MATMUL_PARAMS, type MatmulEpilogue, paramLets, splitFree, XYZW } from './layout.js';
 import { ind, range } from './gemm-core.js';
 
 export interface SharedGemmConfig {
@@ -68,22 +68,23 @@ export function sharedFits(c: SharedGemmShape, lim: PlannerLimits): boolean {
     sharedStorageBytes(c) <= lim.maxComputeWorkgroupStorageSize;
 }
 
-export function sharedGemmKey(c: SharedGemmConfig): string {
+/** A short description of a config for error messages. */
+function describe(c: SharedGemmConfig): string {
   const epi = c.split ? 'split' : `${c.epilogue.bias ? 'bias' : 'nobias'}${c.epilogue.relu ? '+relu' : ''}`;
-  return `matmul:shared:${c.bm}x${c.bn}:t${c.tm}x${c.tn}:k${c.bk}:${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}:a=${c.aVec ? 'vec4' : 'f32'}:b=${c.bVec ? 'vec4' : 'f32'}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${epi}`;
+  return `shared ${c.bm}x${c.bn}:t${c.tm}x${c.tn}:k${c.bk}:${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}:a=${c.aVec ? 'vec4' : 'f32'}:b=${c.bVec ? 'vec4' : 'f32'}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${epi}`;
 }
 
 function validate(c: SharedGemmConfig): void {
   const [x, y] = sharedWorkgroup(c);
   if (c.tm % 4 || c.tn % 4 || c.bk % 4 || c.bm % c.tm || c.bn % c.tn || !Number.isInteger(x) || !Number.isInteger(y)) {
-    throw new Error(`matmul: malformed workgroup-memory GEMM block (${sharedGemmKey(c)})`);
+    throw new Error(`matmul: malformed workgroup-memory GEMM block (${describe(c)})`);
   }
   if (c.split && (c.epilogue.bias || c.epilogue.relu)) throw new Error('matmul: split-K partial sums take no epilogue');
 }
 
 const vecType = 'array<vec4<f32>>';
 
-export function sharedGemmProgram(c: SharedGemmConfig): Program {
+export const sharedGemmProgram = programFamily('matmul:shared', (c: SharedGemmConfig) => {
   validate(c);
   const inputs = [
     { name: 'A', type: c.aVec ? vecType : undefined },
@@ -91,13 +92,13 @@ export function sharedGemmProgram(c: SharedGemmConfig): Program {
   ];
   if (c.epilogue.bias) inputs.push({ name: 'Bias', type: c.cVec ? vecType : undefined });
   return {
-    key: sharedGemmKey(c),
     inputs,
     outputs: [{ name: 'C', type: c.cVec ? vecType : undefined }],
     workgroupSize: sharedWorkgroup(c),
+    params: MATMUL_PARAMS,
     body: () => sharedGemmWgsl(c),
   };
-}
+}, splitFree);
 
 /**
  * WGSL that stages one operand's slab into workgroup memory, in units that each write whole

@@ -15,7 +15,7 @@
  */
 import type { MatmulGeometry } from '../../gpu/types.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
-import type { Program } from '../../gpu/program.js';
+import { type ParamDecl, programFamily } from '../../gpu/program.js';
 import { operandTexture } from '../texture-operand.js';
 import { flatCoord } from '../sparse/layout.js';
 import { udivWgsl } from '../strided-index.js';
@@ -29,16 +29,16 @@ export interface TextureGemmConfig {
   epilogue: MatmulEpilogue;
   /**
    * Output layout. 'rows' (default): C[m, n] row-major, bias per n. 'nchw' (convolution,
-   * m = output channel, n = image·P + pixel with P = params[3] pixels an image, images
-   * counted from params[4]): C[(image·M + m)·P + pixel], bias per m.
+   * m = output channel, n = image·P + pixel with P = parameter `p` pixels an image, images
+   * counted from `img0`): C[(image·M + m)·P + pixel], bias per m.
    */
   layout?: 'rows' | 'nchw';
   /**
    * B is the shifted copies of a convolution's input (kernels/conv2d/shifted-conv.ts), a
    * flat texture `width` texels wide, instead of a [n/4, k] operand texture: B texel (p, n4)
    * is at Offsets[p] (an extra u32 input, one entry per k-step) plus a part that depends on
-   * n4 alone, from params 5–8: the copies' image and row strides (texels per image, per
-   * output row), OH·OW4 and OW4. Needs the 'nchw' layout.
+   * n4 alone, from parameters `imgStride`, `rowStride` (the copies' texels per image, per
+   * output row), `imgTexels` (OH·OW4) and `ow4`. Needs the 'nchw' layout.
    */
   shifted?: { width: number };
   /**
@@ -48,8 +48,9 @@ export interface TextureGemmConfig {
    * for the chunk's images. The K loop walks (ci, ky) and unrolls kx: the texels of one
    * input row that the output texel's KW windows touch are loaded once (zero outside the
    * image), and each kx's B vec4 is a lane shift of two of them; an invocation's T output
-   * texels are a column (T output rows), so each input row loaded serves KH of them. Params
-   * 5–11: C, H, W4, ⌈OH/T⌉·OW4, OW4, invocations (images·⌈OH/T⌉·OW4), OH. Needs 'nchw'.
+   * texels are a column (T output rows), so each input row loaded serves KH of them.
+   * Parameters `inC`, `inH`, `inW4` (C, H, W/4), `perImage` (⌈OH/T⌉·OW4), `ow4`,
+   * `invocations` (images·⌈OH/T⌉·OW4), `oh`. Needs 'nchw'.
    */
   window?: { width: number; kh: number; kw: number; ph: number; pw: number };
   /**
@@ -83,7 +84,16 @@ function toTexture(rt: GpuRuntime, src: GpuStorage, L: number, K: number, sL: nu
   return tex;
 }
 
-export function textureGemmProgram(c: TextureGemmConfig): Program {
+/** The named parameters of a config: m, k, n, then those of its layout and B operand (see above). */
+export function textureGemmParams(c: Pick<TextureGemmConfig, 'layout' | 'shifted' | 'window'>): ParamDecl {
+  const names = ['m', 'k', 'n'];
+  if (c.layout === 'nchw') names.push('p', 'img0');
+  if (c.shifted) names.push('imgStride', 'rowStride', 'imgTexels', 'ow4');
+  if (c.window) names.push('inC', 'inH', 'inW4', 'perImage', 'ow4', 'invocations', 'oh');
+  return names.map((n) => [n, 'u32'] as const);
+}
+
+export const textureGemmProgram = programFamily('matmul:texture', (c: TextureGemmConfig) => {
   const rs = Array.from({ length: c.r }, (_, i) => i);
   const ts = Array.from({ length: c.t }, (_, i) => i);
   const { bias, relu } = c.epilogue;
@@ -97,19 +107,19 @@ export function textureGemmProgram(c: TextureGemmConfig): Program {
   const scalarStore = (t: number) => [0, 1, 2, 3].map((j) => `
   { let n = ${texelOf(t)} * 4u + ${j}u;
     if (n < N) {
-      ${nchw ? 'let img = udiv(n, P); let col = (IMG0 + img) * M * P + (n - img * P);' : 'let col = n;'}
+      ${nchw ? 'let img = udiv(n, PIX); let col = (IMG0 + img) * M * PIX + (n - img * PIX);' : 'let col = n;'}
 ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u + ${i}u;
         if (m < M) {
           var v = ${acc(r, t, i)}[${j}]${bias ? ` + Bias[${nchw ? 'm' : 'n'}]` : ''};
           ${relu ? 'v = max(v, 0.0);' : ''}
-          C[${nchw ? 'col + m * P' : 'm * N + col'}] = v;
+          C[${nchw ? 'col + m * PIX' : 'm * N + col'}] = v;
         } }`)).join('\n')}
     } }`).join('');
   // vec4 stores (in vec4 units): the texel's 4 columns are whole and consecutive.
   const vec4Store = (t: number) => `
   { let n4i = ${texelOf(t)};
     if (n4i < n4) {
-      ${nchw ? 'let n = n4i * 4u; let img = udiv(n, P); let col = ((IMG0 + img) * M * P + (n - img * P)) / 4u; let P4 = P / 4u;' : 'let col = n4i; let N4 = N / 4u;'}
+      ${nchw ? 'let n = n4i * 4u; let img = udiv(n, PIX); let col = ((IMG0 + img) * M * PIX + (n - img * PIX)) / 4u; let P4 = PIX / 4u;' : 'let col = n4i; let N4 = N / 4u;'}
       ${bias && !nchw ? 'let bn = vec4<f32>(Bias[n4i * 4u], Bias[n4i * 4u + 1u], Bias[n4i * 4u + 2u], Bias[n4i * 4u + 3u]);' : ''}
 ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u + ${i}u;
         if (m < M) {
@@ -123,14 +133,14 @@ ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `      { let m = (m0 + ${r}u) * 4u +
   // pooled-row offset ox4. Candidates in the pooling kernel's order (row by row, left first).
   const poolStore = (j: number) => `
   if (oy0 + ${2 * j}u < OH) {
-    let prow = ((IMG0 + at.x) * M) * (P / 8u) + (oy0 / 2u + ${j}u) * pu(9u) + at.z;
+    let prow = ((IMG0 + at.x) * M) * (PIX / 8u) + (oy0 / 2u + ${j}u) * P.ow4 + at.z;
 ${rs.flatMap((r) => [0, 1, 2, 3].map((i) => `    { let m = (m0 + ${r}u) * 4u + ${i}u;
       if (m < M) {
         var top = ${acc(r, 2 * j, i)}${bias ? ' + Bias[m]' : ''}; var bot = ${acc(r, 2 * j + 1, i)}${bias ? ' + Bias[m]' : ''};
         ${relu ? 'top = max(top, vec4<f32>(0.0)); bot = max(bot, vec4<f32>(0.0));' : ''}
         var best = top.xz;
         best = pick2(best, top.yw); best = pick2(best, bot.xz); best = pick2(best, bot.yw);
-        C[prow + m * (P / 8u)] = best;
+        C[prow + m * (PIX / 8u)] = best;
       } }`)).join('\n')}
   }`;
   if (c.pool && (!c.window || c.t % 2 !== 0)) throw new Error('internal: the pooled store needs the window GEMM with T even');
@@ -158,23 +168,22 @@ ${fmas}
   const shiftedHelpers = shifted ? `
 // The shifted copies' texel index of output texel n4 at k-step (0, 0, 0).
 fn shiftedBase(n4: u32) -> u32 {
-  let img = udiv(n4, pu(7u)); let rest = n4 - img * pu(7u);
-  let oy = udiv(rest, pu(8u)); let ox4 = rest - oy * pu(8u);
-  return img * pu(5u) + oy * pu(6u) + ox4;
+  let img = udiv(n4, P.imgTexels); let rest = n4 - img * P.imgTexels;
+  let oy = udiv(rest, P.ow4); let ox4 = rest - oy * P.ow4;
+  return img * P.imgStride + oy * P.rowStride + ox4;
 }` : '';
   return {
-    key: `matmul:texture:r${c.r}:t${c.t}:${bias ? 'bias' : ''}${relu ? 'relu' : ''}${nchw ? ':nchw' : ''}${shifted ? `:shifted${shifted.width}` : ''}${win ? `:window${win.width}:${win.kh}x${win.kw}p${win.ph}x${win.pw}` : ''}${c.vec4Store ? ':v4' : ''}${c.pool ? ':pool2' : ''}:wg${wgY}`,
     inputs: [{ name: 'AT', type: 'texture_2d<f32>' }, { name: 'BT', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : []), ...(shifted ? [{ name: 'Offsets', type: 'array<u32>' }] : [])],
     outputs: [{ name: 'C', type: c.pool ? 'array<vec2<f32>>' : c.vec4Store ? 'array<vec4<f32>>' : 'array<f32>' }],
     workgroupSize: [WG_SIZE / wgY, wgY],
-    // params: M, K, N (, P, IMG0 for the nchw layout; then the shifted-copies geometry)
+    params: textureGemmParams(c),
     body: () => `${nchw ? udivWgsl : ''}${shiftedHelpers}${win ? windowHelpers : ''}${c.pool ? `\n${maxPickWgsl('pick2', 'vec2<f32>')}` : ''}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let M = pu(0u); let K = pu(1u); let N = pu(2u);${nchw ? ' let P = pu(3u); let IMG0 = pu(4u);' : ''}
+  let M = P.m; let K = P.k; let N = P.n;${nchw ? ' let PIX = P.p; let IMG0 = P.img0;' : ''}
   let m4 = (M + 3u) / 4u; let n4 = (N + 3u) / 4u;
   let m0 = gid.y * ${c.r}u; let n0 = gid.x * ${c.t}u;
-  if (m0 >= m4 || ${c.window ? 'gid.x >= pu(10u)' : 'n0 >= n4'}) { return; }
+  if (m0 >= m4 || ${c.window ? 'gid.x >= P.invocations' : 'n0 >= n4'}) { return; }
 ${rs.map((r) => `  let am${r} = min(m0 + ${r}u, m4 - 1u);`).join('\n')}
 ${ts.map((t) => `  let bn${t} = min(n0 + ${t}u, n4 - 1u);`).join('\n')}
 ${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `  var ${acc(r, t, i)} = vec4<f32>(0.0);`))).join('\n')}
@@ -182,14 +191,14 @@ ${loop}
 ${stores.join('\n')}
 }`,
   };
-}
+}, (c) => (c.pool ? { ...c, vec4Store: undefined } : c));
 
 // Invocation → (image in the chunk, block of output rows, output column texel).
 const windowHelpers = `
 fn windowAt(g: u32) -> vec3<u32> {
-  let img = udiv(g, pu(8u)); let rest = g - img * pu(8u);
-  let rb = udiv(rest, pu(9u));
-  return vec3<u32>(img, rb, rest - rb * pu(9u));
+  let img = udiv(g, P.perImage); let rest = g - img * P.perImage;
+  let rb = udiv(rest, P.ow4);
+  return vec3<u32>(img, rb, rest - rb * P.ow4);
 }`;
 
 /**
@@ -229,10 +238,10 @@ ${ts.map((t) => `        let b${t} = ${compose(t + ky, s)};`).join('\n')}
 ${rs.flatMap((r) => ts.flatMap((t) => [0, 1, 2, 3].map((i) => `        ${acc(r, t, i)} += a${r}.${lanes[i]} * b${t};`))).join('\n')}
       }`));
   }
-  return `  let inC = pu(5u); let inH = pu(6u); let inW4 = pu(7u); let OH = pu(11u);
+  return `  let inC = P.inC; let inH = P.inH; let inW4 = P.inW4; let OH = P.oh;
   let at = windowAt(gid.x);
   let oy0 = at.y * ${ts.length}u;
-${ts.map((t) => `  let nt${t} = select(n4, (at.x * OH + oy0 + ${t}u) * pu(9u) + at.z, oy0 + ${t}u < OH);`).join('\n')}
+${ts.map((t) => `  let nt${t} = select(n4, (at.x * OH + oy0 + ${t}u) * P.ow4 + at.z, oy0 + ${t}u < OH);`).join('\n')}
   // Texel of input row oy0 − ph, channel 0, column texel ox4 (u32 arithmetic wraps; rows outside are masked).
   let base = (at.x * inC * inH + oy0) * inW4 + at.z - ${win.ph}u * inW4;
   let iy0 = i32(oy0) - ${win.ph};
@@ -257,21 +266,21 @@ export function textureGemm(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, g: Mat
   // op(A)[m, p]: A stored [m, k] (or [k, m] when transposed); op(B)ᵀ[n, p]: B stored [k, n] (or [n, k]).
   const at = toTexture(rt, a, m, k, g.transA ? 1 : k, g.transA ? m : 1);
   const bt = toTexture(rt, b, n, k, g.transB ? k : 1, g.transB ? 1 : n);
-  runTextureGemm(rt, c, at, bt, bias, out, [m, k, n]);
+  runTextureGemm(rt, c, at, bt, bias, out, { m, k, n });
   rt.releaseTexture(at);
   rt.releaseTexture(bt);
 }
 
-/** One dispatch over operand textures already built; params M, K, N (and P, IMG0 for 'nchw'). */
-export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuTexture, bt: GpuTexture, bias: GpuStorage | null, out: GpuStorage, params: number[], offsets?: GpuStorage): void {
-  const [m, , n] = params as [number, number, number];
-  const vec4Store = n % 4 === 0 && (c.layout !== 'nchw' || params[3]! % 4 === 0);
+/** One dispatch over operand textures already built; `params` by `textureGemmParams(c)`. */
+export function runTextureGemm(rt: GpuRuntime, c: TextureGemmConfig, at: GpuTexture, bt: GpuTexture, bias: GpuStorage | null, out: GpuStorage, params: Record<string, number>, offsets?: GpuStorage): void {
+  const { m, n } = params as { m: number; n: number };
+  const vec4Store = n % 4 === 0 && (c.layout !== 'nchw' || params.p! % 4 === 0);
   const rowBlocks = Math.ceil(Math.ceil(m / 4) / c.r);
   // The window GEMM keeps a workgroup on one channel block (64 output columns): with 4 channel
   // blocks a workgroup, a 3 → 64 conv measured 5-10 % slower; wider convs were indifferent.
   const wgY = c.window ? 1 : Math.min(8, 2 ** Math.floor(Math.log2(rowBlocks)));
   const wgX = WG_SIZE / wgY;
-  const columns = c.window ? params[10]! : Math.ceil(Math.ceil(n / 4) / c.t);
+  const columns = c.window ? params.invocations! : Math.ceil(Math.ceil(n / 4) / c.t);
   rt.run(textureGemmProgram({ ...c, vec4Store, wgY }), [at, bt, ...(bias ? [bias] : []), ...(offsets ? [offsets] : [])], [out], params,
     [Math.ceil(columns / wgX), Math.ceil(rowBlocks / wgY), 1]);
 }

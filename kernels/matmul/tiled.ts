@@ -13,8 +13,8 @@
  *
  * Batches (and split-K slices) run along the z dimension of the grid.
  */
-import type { Program } from '../../gpu/program.js';
-import { type LoadMode, type MatmulEpilogue, XYZW } from './layout.js';
+import { programFamily } from '../../gpu/program.js';
+import { type LoadMode, MATMUL_PARAMS, type MatmulEpilogue, splitFree, XYZW } from './layout.js';
 import { gemmWgsl, type OperandCode, range } from './gemm-core.js';
 
 export interface TiledConfig {
@@ -38,9 +38,10 @@ export interface TiledConfig {
   epilogue: MatmulEpilogue;
 }
 
-export function tiledKey(c: TiledConfig): string {
+/** A short description of a config for error messages. */
+function describe(c: TiledConfig): string {
   const epi = c.split ? 'split' : `${c.epilogue.bias ? 'bias' : 'nobias'}${c.epilogue.relu ? '+relu' : ''}`;
-  return `matmul:tiled:${c.tm}x${4 * c.tn}:wg${c.wgX}x${c.wgY}:${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}:a=${c.aMode}:b=${c.bMode}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${epi}`;
+  return `tiled ${c.tm}x${4 * c.tn}:wg${c.wgX}x${c.wgY}:${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}:a=${c.aMode}:b=${c.bMode}:c=${c.cVec ? 'vec4' : 'f32'}:${c.checked ? 'checked' : 'exact'}:${epi}`;
 }
 
 /** Output elements covered by one workgroup: [rows, columns]. */
@@ -49,17 +50,17 @@ export function tiledTile(c: TiledConfig): [number, number] {
 }
 
 export function validateTiled(c: TiledConfig): void {
-  if (c.aMode === 'vecMN' && (!c.transA || c.tm % 4 !== 0)) throw new Error(`matmul: A load mode vecMN needs Aᵀ and tm % 4 == 0 (${tiledKey(c)})`);
-  if (c.aMode === 'vecK' && c.transA) throw new Error(`matmul: A load mode vecK needs A stored [m, k] (${tiledKey(c)})`);
-  if (c.bMode === 'vecMN' && c.transB) throw new Error(`matmul: B load mode vecMN needs B stored [k, n] (${tiledKey(c)})`);
-  if (c.bMode === 'vecK' && !c.transB) throw new Error(`matmul: B load mode vecK needs Bᵀ (${tiledKey(c)})`);
-  if (c.bMode === 'vecMN' && !c.cVec) throw new Error(`matmul: B load mode vecMN implies n % 4 == 0 and vec4 stores (${tiledKey(c)})`);
+  if (c.aMode === 'vecMN' && (!c.transA || c.tm % 4 !== 0)) throw new Error(`matmul: A load mode vecMN needs Aᵀ and tm % 4 == 0 (${describe(c)})`);
+  if (c.aMode === 'vecK' && c.transA) throw new Error(`matmul: A load mode vecK needs A stored [m, k] (${describe(c)})`);
+  if (c.bMode === 'vecMN' && c.transB) throw new Error(`matmul: B load mode vecMN needs B stored [k, n] (${describe(c)})`);
+  if (c.bMode === 'vecK' && !c.transB) throw new Error(`matmul: B load mode vecK needs Bᵀ (${describe(c)})`);
+  if (c.bMode === 'vecMN' && !c.cVec) throw new Error(`matmul: B load mode vecMN implies n % 4 == 0 and vec4 stores (${describe(c)})`);
   if (c.split && (c.epilogue.bias || c.epilogue.relu)) throw new Error('matmul: split-K partial sums take no epilogue');
 }
 
 const vecType = 'array<vec4<f32>>';
 
-export function tiledProgram(c: TiledConfig): Program {
+export const tiledProgram = programFamily('matmul:tiled', (c: TiledConfig) => {
   validateTiled(c);
   const inputs = [
     { name: 'A', type: c.aMode === 'scalar' ? undefined : vecType },
@@ -67,13 +68,13 @@ export function tiledProgram(c: TiledConfig): Program {
   ];
   if (c.epilogue.bias) inputs.push({ name: 'Bias', type: c.cVec ? vecType : undefined });
   return {
-    key: tiledKey(c),
     inputs,
     outputs: [{ name: 'C', type: c.cVec ? vecType : undefined }],
     workgroupSize: [c.wgX, c.wgY],
+    params: MATMUL_PARAMS,
     body: () => tiledWgsl(c),
   };
-}
+}, splitFree);
 
 function tiledWgsl(c: TiledConfig): string {
   return gemmWgsl(c, operandA(c), operandB(c), { cVec: c.cVec, bias: !!c.epilogue.bias, relu: !!c.epilogue.relu });

@@ -22,7 +22,7 @@
  */
 import type { BsrMatrix } from '../../formats/bsr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
-import type { Program } from '../../gpu/program.js';
+import { programFamily } from '../../gpu/program.js';
 import { BSR_NOMINAL_BATCH, bsrSpmmCandidates, bsrSpmmProblem, type BsrSpmmPlan, planBsrSpmm } from './bsr-plan.js';
 import { flatCoord, flatTextureWidth, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32, withMatrixTuning } from './storage.js';
@@ -103,8 +103,10 @@ export function blockUpdateWgsl(r: number, c: number, xOf: (j: number, t: number
   return lines.join('\n');
 }
 
+interface SpmmConfig { r: number; c: number; tb: number; bits: 16 | 32; bias: boolean; wg: [number, number]; valsWidth: number }
+
 /** valsWidth > 0: the texture path (block values and XT read with textureLoad). */
-function spmmProgram(r: number, c: number, tb: number, bits: 16 | 32, bias: boolean, wg: [number, number], valsWidth: number): Program {
+const spmmProgram = programFamily('sparse:bsr-spmm', ({ r, c, tb, bits, bias, wg, valsWidth }: SpmmConfig) => {
   const rs = Array.from({ length: r }, (_, i) => i);
   const ts = Array.from({ length: tb }, (_, i) => i);
   const tex = valsWidth > 0;
@@ -113,7 +115,6 @@ function spmmProgram(r: number, c: number, tb: number, bits: 16 | 32, bias: bool
     : (j: number, t: number) => `XT[(xb + ${j}u) * nb4 + o${t}]`;
   const valOf = tex ? (v: string) => `textureLoad(Vals, ${flatCoord(v, valsWidth)}, 0)` : undefined;
   return {
-    key: `sparse:bsr-spmm:${r}x${c}:tb${tb}:i${bits}:${bias ? 'bias' : 'nobias'}:${wg[0]}x${wg[1]}${tex ? `:tex${valsWidth}` : ''}`,
     inputs: [
       { name: 'Order', type: 'array<u32>' }, { name: 'Ptr', type: 'array<u32>' }, { name: 'Cols', type: 'array<u32>' },
       { name: 'Vals', type: tex ? 'texture_2d<f32>' : 'array<vec4<f32>>' }, { name: 'XT', type: tex ? 'texture_2d<f32>' : 'array<vec4<f32>>' },
@@ -121,14 +122,14 @@ function spmmProgram(r: number, c: number, tb: number, bits: 16 | 32, bias: bool
     ],
     outputs: [{ name: 'Y' }],
     workgroupSize: wg,
-    // params: blockRows, nb4, batch, rows
+    params: [['blockRows', 'u32'], ['nb4', 'u32'], ['batch', 'u32'], ['rows', 'u32']],
     body: () => `
 ${colIndexWgsl(bits)}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let nb4 = pu(1u); let batch = pu(2u); let rows = pu(3u);
+  let nb4 = P.nb4; let batch = P.batch; let rows = P.rows;
   let g = gid.x; let oi = gid.y + gid.z * 65535u * WG_Y;
-  if (g * ${tb}u >= nb4 || oi >= pu(0u)) { return; }
+  if (g * ${tb}u >= nb4 || oi >= P.blockRows) { return; }
   let br = Order[oi];
   // A partial last group reads a clamped column; its extra lanes are not stored.
 ${ts.map((t) => `  let o${t} = min(g * ${tb}u + ${t}u, nb4 - 1u);`).join('\n')}
@@ -140,7 +141,7 @@ ${blockUpdateWgsl(r, c, xOf, tb, valOf)}
 ${rs.flatMap((i) => ts.map((t) => `  store(br * ${r}u + ${i}u, g * ${tb}u + ${t}u, batch, rows, a${i}_${t});`)).join('\n')}
 }
 fn store(row: u32, b4: u32, batch: u32, rows: u32, acc: vec4<f32>) {
-  if (row >= rows || b4 >= pu(1u)) { return; }
+  if (row >= rows || b4 >= P.nb4) { return; }
   let v = acc${bias ? ' + vec4<f32>(Bias[row])' : ''};
   for (var j = 0u; j < 4u; j++) {
     let b = b4 * 4u + j;
@@ -148,7 +149,7 @@ fn store(row: u32, b4: u32, batch: u32, rows: u32, acc: vec4<f32>) {
   }
 }`,
   };
-}
+});
 
 /** y[batch, rows] = x · Wᵀ (+ bias) with the kernel the device's settings plan for this matrix and batch. */
 export function bsrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
@@ -175,7 +176,7 @@ export function bsrSpmmWith(rt: GpuRuntime, plan: BsrSpmmPlan, w: GpuSparse, x: 
   const gy = Math.ceil(m.blockRows / wg[1]);
   const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
   const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), vt ?? w.buffer('vals'), xt, ...(bias ? [bias] : [])];
-  rt.run(spmmProgram(r, c, tb, m.indexBits, !!bias, wg, vt ? vt.width : 0), ins, [y], [m.blockRows, nb4, batch, m.rows], grid);
+  rt.run(spmmProgram({ r, c, tb, bits: m.indexBits, bias: !!bias, wg, valsWidth: vt ? vt.width : 0 }), ins, [y], { blockRows: m.blockRows, nb4, batch, rows: m.rows }, grid);
   if (xtTex) rt.releaseTexture(xtTex);
   else rt.release(xt as GpuStorage);
   return y;

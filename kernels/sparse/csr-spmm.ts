@@ -31,7 +31,7 @@
  */
 import type { CsrMatrix } from '../../formats/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
-import type { Program } from '../../gpu/program.js';
+import { type Program, programFamily } from '../../gpu/program.js';
 import { CSR_NOMINAL_BATCH, type CsrLayout, VECTOR_LANES, csrSpmmCandidates, csrSpmmProblem, type CsrSpmmPlan, planCsrSpmm } from './csr-plan.js';
 import { flatCoord, nonzeroTexture, transposeToTexture, transposeToVec4 } from './layout.js';
 import { colIndexWgsl, GpuSparse, gridShape, uploadSettings, uploadU32, withMatrixTuning } from './storage.js';
@@ -124,22 +124,25 @@ function gatherWgsl(cvWidth: number): { inputs: Program['inputs']; prefix: strin
 }
 
 /** SpMM: TB vec4 batch columns per invocation; cvWidth > 0 selects the texture path. */
-function spmmProgram(bits: 16 | 32, tb: number, bias: boolean, wg: [number, number], cvWidth: number): Program {
+/** `bits`: the column index width, for the storage path only (the texture path reads no index). */
+interface SpmmConfig { bits?: 16 | 32; tb: number; bias: boolean; wg: [number, number]; cvWidth: number }
+
+const spmmProgram = programFamily('sparse:csr-spmm', ({ bits, tb, bias, wg, cvWidth }: SpmmConfig) => {
   const t = Array.from({ length: tb }, (_, i) => i);
   const g = gatherWgsl(cvWidth);
   return {
-    key: `sparse:csr-spmm:${cvWidth ? `tex${cvWidth}` : `i${bits}`}:tb${tb}:${bias ? 'bias' : 'nobias'}:${wg[0]}x${wg[1]}`,
     inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, ...g.inputs, ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'Y' }, { name: 'Part', type: 'array<vec4<f32>>' }],
     workgroupSize: wg,
-    // params: nseg, nb4, batch, rows, ngroups (⌈nb4/TB⌉)
+    // groups: ⌈nb4/TB⌉
+    params: [['nseg', 'u32'], ['nb4', 'u32'], ['batch', 'u32'], ['rows', 'u32'], ['groups', 'u32']],
     body: () => `
-${cvWidth ? '' : colIndexWgsl(bits)}
+${cvWidth ? '' : colIndexWgsl(bits!)}
 fn emit(s: vec4<u32>, b4: u32, acc: vec4<f32>) {
-  let nb4 = pu(1u);
+  let nb4 = P.nb4;
   if (b4 >= nb4) { return; }
   if (s.w != 0xffffffffu) { Part[s.w * nb4 + b4] = acc; return; }
-  let batch = pu(2u); let rows = pu(3u);
+  let batch = P.batch; let rows = P.rows;
   let v = acc${bias ? ' + vec4<f32>(Bias[s.x])' : ''};
   for (var j = 0u; j < 4u; j++) {
     let b = b4 * 4u + j;
@@ -148,9 +151,9 @@ fn emit(s: vec4<u32>, b4: u32, acc: vec4<f32>) {
 }
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let nseg = pu(0u); let nb4 = pu(1u);
+  let nseg = P.nseg; let nb4 = P.nb4;
   let g = gid.x; let si = gid.y + gid.z * 65535u * WG_Y;
-  if (g >= pu(4u) || si >= nseg) { return; }
+  if (g >= P.groups || si >= nseg) { return; }
   let s = Seg[si];
   let b0 = g * ${tb}u;
   // Clamp reads of a partial last group into range; its extra lanes are not written.
@@ -163,42 +166,40 @@ ${t.map((i) => `    a${i} += v * ${g.load(`o${i}`)};`).join('\n')}
 ${t.map((i) => `  emit(s, b0 + ${i}u, a${i});`).join('\n')}
 }`,
   };
-}
+});
 
-function spmvProgram(bits: 16 | 32, bias: boolean, threads: number): Program {
-  return {
-    key: `sparse:csr-spmv:i${bits}:${bias ? 'bias' : 'nobias'}:t${threads}`,
-    inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'X' }, ...(bias ? [{ name: 'Bias' }] : [])],
-    outputs: [{ name: 'Y' }, { name: 'Part' }],
-    workgroupSize: [threads],
-    // params: nseg
-    body: () => `
+interface SpmvConfig { bits: 16 | 32; bias: boolean; threads: number }
+
+const spmvProgram = programFamily('sparse:csr-spmv', ({ bits, bias, threads }: SpmvConfig) => ({
+  inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'X' }, ...(bias ? [{ name: 'Bias' }] : [])],
+  outputs: [{ name: 'Y' }, { name: 'Part' }],
+  workgroupSize: [threads],
+  params: [['nseg', 'u32']],
+  body: () => `
 ${colIndexWgsl(bits)}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let si = linearIndex(gid, nwg);
-  if (si >= pu(0u)) { return; }
+  if (si >= P.nseg) { return; }
   let s = Seg[si];
   var acc = 0.0;
   for (var k = s.y; k < s.z; k++) { acc += Vals[k] * X[colAt(k)]; }
   if (s.w != 0xffffffffu) { Part[s.w] = acc; } else { Y[s.x] = acc${bias ? ' + Bias[s.x]' : ''}; }
 }`,
-  };
-}
+}));
 
 /**
  * SpMV with a group of VECTOR_LANES invocations per row segment (CSR-vector, Bell & Garland
  * 2009): the lanes stride through the segment's non-zeros, so neighbouring invocations read
  * neighbouring columns and values, and add their partial sums in workgroup memory.
  */
-function spmvVectorProgram(bits: 16 | 32, bias: boolean, threads: number): Program {
+const spmvVectorProgram = programFamily('sparse:csr-spmv-vector', ({ bits, bias, threads }: SpmvConfig) => {
   const lanes = VECTOR_LANES;
   return {
-    key: `sparse:csr-spmv-vector:i${bits}:${bias ? 'bias' : 'nobias'}:t${threads}`,
     inputs: [{ name: 'Seg', type: 'array<vec4<u32>>' }, { name: 'Cols', type: 'array<u32>' }, { name: 'Vals' }, { name: 'X' }, ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'Y' }, { name: 'Part' }],
     workgroupSize: [threads],
-    // params: nseg
+    params: [['nseg', 'u32']],
     body: () => `
 ${colIndexWgsl(bits)}
 var<workgroup> red: array<f32, ${threads}>;
@@ -206,7 +207,7 @@ var<workgroup> red: array<f32, ${threads}>;
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let lane = lid.x % ${lanes}u;
   let si = (wid.x + wid.y * nwg.x) * ${threads / lanes}u + lid.x / ${lanes}u;
-  let live = si < pu(0u);
+  let live = si < P.nseg;
   var acc = 0.0;
   if (live) {
     let s = Seg[si];
@@ -224,29 +225,27 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   }
 }`,
   };
-}
+});
 
 /** Adds the partial sums of split rows: one invocation per (split row, batch element). */
-function fixupProgram(bias: boolean): Program {
-  return {
-    key: `sparse:csr-fixup:${bias ? 'bias' : 'nobias'}`,
-    inputs: [{ name: 'Splits', type: 'array<vec4<u32>>' }, { name: 'Part' }, ...(bias ? [{ name: 'Bias' }] : [])],
-    outputs: [{ name: 'Y' }],
-    workgroupSize: [64],
-    // params: nsplit·batch, batch, slot stride (floats), rows
-    body: () => `
+const fixupProgram = programFamily('sparse:csr-fixup', ({ bias }: { bias: boolean }) => ({
+  inputs: [{ name: 'Splits', type: 'array<vec4<u32>>' }, { name: 'Part' }, ...(bias ? [{ name: 'Bias' }] : [])],
+  outputs: [{ name: 'Y' }],
+  workgroupSize: [64],
+  // n: split rows · batch; stride: floats a slot
+  params: [['n', 'u32'], ['batch', 'u32'], ['stride', 'u32'], ['rows', 'u32']],
+  body: () => `
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linearIndex(gid, nwg);
-  if (i >= pu(0u)) { return; }
-  let batch = pu(1u); let stride = pu(2u);
+  if (i >= P.n) { return; }
+  let batch = P.batch; let stride = P.stride;
   let sp = Splits[i / batch]; let b = i % batch;
   var acc = ${bias ? 'Bias[sp.x]' : '0.0'};
   for (var s = 0u; s < sp.z; s++) { acc += Part[(sp.y + s) * stride + b]; }
-  Y[b * pu(3u) + sp.x] = acc;
+  Y[b * P.rows + sp.x] = acc;
 }`,
-  };
-}
+}));
 
 /** y[batch, rows] = x · Wᵀ (+ bias) with the kernel the device's settings plan for this matrix and batch. */
 export function csrMatmul(rt: GpuRuntime, w: GpuSparse, x: GpuStorage, bias: GpuStorage | null, batch: number): GpuStorage {
@@ -270,8 +269,8 @@ export function csrSpmmWith(rt: GpuRuntime, plan: CsrSpmmPlan, w: GpuSparse, x: 
     stride = 1;
     part = rt.alloc(Math.max(1, slots));
     const ins = [seg, w.buffer('cols'), w.buffer('vals'), x, ...b];
-    if (plan.kernel === 'spmv') rt.run(spmvProgram(bits, !!bias, plan.threads), ins, [y, part], [nseg], Math.ceil(nseg / plan.threads));
-    else rt.run(spmvVectorProgram(bits, !!bias, plan.threads), ins, [y, part], [nseg], Math.ceil(nseg / (plan.threads / VECTOR_LANES)));
+    if (plan.kernel === 'spmv') rt.run(spmvProgram({ bits, bias: !!bias, threads: plan.threads }), ins, [y, part], { nseg }, Math.ceil(nseg / plan.threads));
+    else rt.run(spmvVectorProgram({ bits, bias: !!bias, threads: plan.threads }), ins, [y, part], { nseg }, Math.ceil(nseg / (plan.threads / VECTOR_LANES)));
   } else {
     const nb4 = Math.ceil(batch / 4);
     stride = nb4 * 4;
@@ -292,11 +291,11 @@ export function csrSpmmWith(rt: GpuRuntime, plan: CsrSpmmPlan, w: GpuSparse, x: 
     part = rt.alloc(Math.max(1, slots) * stride);
     const gy = Math.ceil(nseg / wg[1]);
     const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.min(gy, 65535), Math.ceil(gy / 65535)];
-    rt.run(spmmProgram(bits, tb, !!bias, wg, cv ? cv.width : 0), [seg, ...gathered, ...b], [y, part], [nseg, nb4, batch, rows, groups], grid);
+    rt.run(spmmProgram({ bits: cv ? undefined : bits, tb, bias: !!bias, wg, cvWidth: cv ? cv.width : 0 }), [seg, ...gathered, ...b], [y, part], { nseg, nb4, batch, rows, groups }, grid);
     if (xtTex) rt.releaseTexture(xtTex);
     else rt.release(xt as GpuStorage);
   }
-  if (nsplit > 0) rt.run(fixupProgram(!!bias), [splits, part, ...b], [y], [nsplit * batch, batch, stride, rows], Math.ceil((nsplit * batch) / 64));
+  if (nsplit > 0) rt.run(fixupProgram({ bias: !!bias }), [splits, part, ...b], [y], { n: nsplit * batch, batch, stride, rows }, Math.ceil((nsplit * batch) / 64));
   rt.release(part);
   return y;
 }

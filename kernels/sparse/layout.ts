@@ -7,22 +7,20 @@
  */
 import type { CsrMatrix } from '../../formats/csr.js';
 import type { GpuRuntime, GpuStorage, GpuTexture } from '../../gpu/runtime.js';
-import type { Program } from '../../gpu/program.js';
+import { programFamily } from '../../gpu/program.js';
 import { operandTexture } from '../texture-operand.js';
 
 const WX = 64, WY = 4;
 
-function transposeProgram(): Program {
-  return {
-    key: 'sparse:xt',
-    inputs: [{ name: 'X' }],
-    outputs: [{ name: 'XT', type: 'array<vec4<f32>>' }],
-    workgroupSize: [WX, WY],
-    // params: batch, in, inPad, nb4
-    body: () => `
+const transposeProgram = programFamily('sparse:xt', () => ({
+  inputs: [{ name: 'X' }],
+  outputs: [{ name: 'XT', type: 'array<vec4<f32>>' }],
+  workgroupSize: [WX, WY],
+  params: [['batch', 'u32'], ['inF', 'u32'], ['inPad', 'u32'], ['nb4', 'u32']],
+  body: () => `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let batch = pu(0u); let inF = pu(1u); let inPad = pu(2u); let nb4 = pu(3u);
+  let batch = P.batch; let inF = P.inF; let inPad = P.inPad; let nb4 = P.nb4;
   let c = gid.x; let b4 = gid.y;
   if (c >= inPad || b4 >= nb4) { return; }
   var v = vec4<f32>(0.0);
@@ -34,15 +32,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   XT[c * nb4 + b4] = v;
 }`,
-  };
-}
+}));
 
 /** XT [inPad, ⌈batch/4⌉] vec4 from x [batch, in]; rows ≥ in and lanes ≥ batch are zero. */
 export function transposeToVec4(rt: GpuRuntime, x: GpuStorage, batch: number, inF: number, inPad = inF): GpuStorage {
   const nb4 = Math.ceil(batch / 4);
   const xt = rt.alloc(inPad * nb4 * 4);
   if (nb4 > 65535 * WY) throw new Error(`sparse: batch ${batch} is too large for one dispatch`);
-  rt.run(transposeProgram(), [x], [xt], [batch, inF, inPad, nb4], [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
+  rt.run(transposeProgram({}), [x], [xt], { batch, inF, inPad, nb4 }, [Math.ceil(inPad / WX), Math.ceil(nb4 / WY), 1]);
   return xt;
 }
 

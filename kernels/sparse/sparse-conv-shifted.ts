@@ -21,7 +21,7 @@ import type { BsrMatrix } from '../../formats/bsr.js';
 import type { CsrMatrix } from '../../formats/csr.js';
 import type { GpuRuntime, GpuStorage } from '../../gpu/runtime.js';
 import { chunkImages, paddedRows, shiftedCopies, stepOffsets } from '../conv2d/shifted-conv.js';
-import type { Program } from '../../gpu/program.js';
+import { type ParamDecl, programFamily } from '../../gpu/program.js';
 import { blockUpdateWgsl, bsrValuesTexture } from './bsr-spmm.js';
 import type { SparseConvPlan } from './conv-plan.js';
 import { flatCoord, flatTextureWidth, nonzeroTexture } from './layout.js';
@@ -38,32 +38,35 @@ function shiftedOffsets(cols: number, g: Conv2dGeometry, images: number): Uint32
   return t;
 }
 
-// params: 0 pixel groups per slot, 1 slots, 2 oh, 3 ow4, 4 row step (sh·OW4), 5 image plane (HP·OW4), 6 oc, 7 img0
+// Parameters: pixel groups per slot, slots, oh, ow4, row step (sh·OW4), image plane (HP·OW4), oc, img0.
+const PARAMS: ParamDecl = [['groups', 'u32'], ['slots', 'u32'], ['oh', 'u32'], ['ow4', 'u32'], ['rowStep', 'u32'], ['plane', 'u32'], ['oc', 'u32'], ['img0', 'u32']];
 const head = (rows: number) => `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = gid.x; let slot = gid.y; let n = gid.z;
-  if (p >= pu(0u) || slot >= pu(1u)) { return; }
-  let ow4 = pu(3u); let step = pu(4u);
+  if (p >= P.groups || slot >= P.slots) { return; }
+  let ow4 = P.ow4; let step = P.rowStep;
   let ox4 = p % ow4; let oy0 = (p / ow4) * ${rows}u;
-  let base = n * pu(5u) + oy0 * step + ox4;`;
+  let base = n * P.plane + oy0 * step + ox4;`;
 
 /** Shifted-copy texels for rows 0…R−1 at offset `o` (a WGSL expression). */
 const texel = (o: string, j: number, width: number) => `textureLoad(S, ${flatCoord(`${o} + ${j}u * step`, width)}, 0)`;
 
 const store = `
 fn put(o: u32, oy0: u32, ox4: u32, n: u32, j: u32, acc: vec4<f32>) {
-  let oh = pu(2u);
-  if (oy0 + j < oh) { Y[(((pu(7u) + n) * pu(6u) + o) * oh + oy0 + j) * pu(3u) + ox4] = acc; }
+  let oh = P.oh;
+  if (oy0 + j < oh) { Y[(((P.img0 + n) * P.oc + o) * oh + oy0 + j) * P.ow4 + ox4] = acc; }
 }`;
 
-function csrProgram(rows: number, bias: boolean, ovWidth: number, sWidth: number, wg: [number, number]): Program {
+interface CsrConfig { rows: number; bias: boolean; ovWidth: number; sWidth: number; wg: [number, number] }
+
+const csrProgram = programFamily('sparse:conv-shifted-csr', ({ rows, bias, ovWidth, sWidth, wg }: CsrConfig) => {
   const js = Array.from({ length: rows }, (_, j) => j);
   return {
-    key: `sparse:conv-shifted-csr:R${rows}:${bias ? 'bias' : 'nobias'}:ov${ovWidth}:s${sWidth}:${wg.join('x')}`,
     inputs: [{ name: 'Rows', type: 'array<vec4<u32>>' }, { name: 'OV', type: 'texture_2d<u32>' }, { name: 'S', type: 'texture_2d<f32>' }, ...(bias ? [{ name: 'Bias' }] : [])],
     outputs: [{ name: 'Y', type: 'array<vec4<f32>>' }],
     workgroupSize: wg,
+    params: PARAMS,
     body: () => `${store}${head(rows)}
   let r = Rows[slot];
 ${js.map((j) => `  var a${j} = vec4<f32>(${bias ? 'Bias[r.x]' : '0.0'});`).join('\n')}
@@ -75,14 +78,15 @@ ${js.map((j) => `    a${j} += v * ${texel('o', j, sWidth)};`).join('\n')}
 ${js.map((j) => `  put(r.x, oy0, ox4, n, ${j}u, a${j});`).join('\n')}
 }`,
   };
-}
+});
 
-function bsrProgram(r: number, c: number, rows: number, bits: 16 | 32, bias: boolean, valsWidth: number, sWidth: number, wg: [number, number]): Program {
+interface BsrConfig { r: number; c: number; rows: number; bits: 16 | 32; bias: boolean; valsWidth: number; sWidth: number; wg: [number, number] }
+
+const bsrProgram = programFamily('sparse:conv-shifted-bsr', ({ r, c, rows, bits, bias, valsWidth, sWidth, wg }: BsrConfig) => {
   const rs = Array.from({ length: r }, (_, i) => i);
   const js = Array.from({ length: rows }, (_, j) => j);
   const valOf = valsWidth > 0 ? (v: string) => `textureLoad(Vals, ${flatCoord(v, valsWidth)}, 0)` : undefined;
   return {
-    key: `sparse:conv-shifted-bsr:${r}x${c}:R${rows}:i${bits}:${bias ? 'bias' : 'nobias'}:v${valsWidth}:s${sWidth}:${wg.join('x')}`,
     inputs: [
       { name: 'Order', type: 'array<u32>' }, { name: 'Ptr', type: 'array<u32>' }, { name: 'Cols', type: 'array<u32>' },
       { name: 'Vals', type: valsWidth > 0 ? 'texture_2d<f32>' : 'array<vec4<f32>>' }, { name: 'Off', type: 'array<u32>' },
@@ -90,6 +94,7 @@ function bsrProgram(r: number, c: number, rows: number, bits: 16 | 32, bias: boo
     ],
     outputs: [{ name: 'Y', type: 'array<vec4<f32>>' }],
     workgroupSize: wg,
+    params: PARAMS,
     body: () => `${colIndexWgsl(bits)}${store}${head(rows)}
   let br = Order[slot];
 ${rs.flatMap((i) => js.map((j) => `  var a${i}_${j} = vec4<f32>(0.0);`)).join('\n')}
@@ -97,13 +102,13 @@ ${rs.flatMap((i) => js.map((j) => `  var a${i}_${j} = vec4<f32>(0.0);`)).join('\
     let xb = colAt(k) * ${c}u;
 ${blockUpdateWgsl(r, c, (q, j) => texel(`base + Off[xb + ${q}u]`, j, sWidth), rows, valOf)}
   }
-  let oc = pu(6u);
+  let oc = P.oc;
 ${rs.map((i) => `  if (br * ${r}u + ${i}u < oc) {
 ${js.map((j) => `    put(br * ${r}u + ${i}u, oy0, ox4, n, ${j}u, a${i}_${j}${bias ? ` + vec4<f32>(Bias[br * ${r}u + ${i}u])` : ''});`).join('\n')}
   }`).join('\n')}
 }`,
   };
-}
+});
 
 /** CSR rows (vec4: row, start, end, 0), longest first, so neighbouring slots run equally long loops. */
 export function sortedCsrRows(rt: GpuRuntime, m: CsrMatrix): GpuStorage {
@@ -144,18 +149,18 @@ export function sparseConvShifted(rt: GpuRuntime, plan: SparseConvPlan, w: GpuSp
   for (let img0 = 0; img0 < g.n; img0 += chunk) {
     const images = Math.min(chunk, g.n - img0);
     const s = shiftedCopies(rt, x, g, width, img0, images);
-    const params = [groups, slots, g.oh, ow4, g.sh * ow4, hp * ow4, g.oc, img0];
+    const params = { groups, slots, oh: g.oh, ow4, rowStep: g.sh * ow4, plane: hp * ow4, oc: g.oc, img0 };
     const grid: [number, number, number] = [Math.ceil(groups / wg[0]), Math.ceil(slots / wg[1]), images];
     if (m.format === 'csr') {
       const sortedRows = w.cached('conv-rows', () => sortedCsrRows(rt, m));
       const ovt = ov(images)!;
-      rt.run(csrProgram(rows, !!bias, ovt.width, width, wg), [sortedRows, ovt, s, ...b], [y], params, grid);
+      rt.run(csrProgram({ rows, bias: !!bias, ovWidth: ovt.width, sWidth: width, wg }), [sortedRows, ovt, s, ...b], [y], params, grid);
     } else {
       const bm = m as BsrMatrix;
       const off = w.cached(`conv-shifted-off:${geom}:${images}`, () => uploadU32(rt, shiftedOffsets(cols, g, images)));
       const vt = plan.values === 'texture' ? bsrValuesTexture(w) : null;
       const ins = [w.buffer('order'), w.buffer('ptr'), w.buffer('cols'), vt ?? w.buffer('vals'), off, s, ...b];
-      rt.run(bsrProgram(r, c, rows, bm.indexBits, !!bias, vt?.width ?? 0, width, wg), ins, [y], params, grid);
+      rt.run(bsrProgram({ r, c, rows, bits: bm.indexBits, bias: !!bias, valsWidth: vt?.width ?? 0, sWidth: width, wg }), ins, [y], params, grid);
     }
     rt.releaseTexture(s);
   }
