@@ -8,12 +8,15 @@
  * Without WebGPU (no navigator.gpu; or no adapter), with a limit the page needs missing, and with
  * the device lost mid-run, the page says so in words.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../report/index.js';
 import { resultsErrors } from '../study/validate.js';
+import { makeStudyResults } from './helpers/study-results.js';
 import type { StudyResults } from '../study/results.js';
 // @ts-expect-error: plain ESM scripts without declarations
 import { buildWeb } from '../web/build.mjs';
@@ -126,6 +129,15 @@ describe.skipIf(!hasChromium)('the browser benchmark page in headless Chromium',
     expect(results.device.backend).toBe('webgpu');
     expect(results.notes.some((n) => n.startsWith('Density sweep, linear'))).toBe(true);
     expect(results.notes.some((n) => n.startsWith('Peers, matmul'))).toBe(true);
+    // What `wgprune report --compare` does with it: the page's file next to a Node study's.
+    const reportDir = mkdtempSync(join(tmpdir(), 'wgprune-web-report-'));
+    try {
+      const written = await writeReport(reportDir, results, { compare: [makeStudyResults({ adapter: 'Node llvmpipe' })] });
+      expect(written.rendered.text).toContain('l1 filter');
+      expect(readFileSync(written.markdown, 'utf8')).toContain('google swiftshader');
+    } finally {
+      rmSync(reportDir, { recursive: true, force: true });
+    }
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'web-page.png'), fullPage: true });

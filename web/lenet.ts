@@ -6,7 +6,7 @@
  * interleaved rounds at each batch size. The figures are kept as the study's results runs
  * (study/results.ts), so the page's results.json reads like a Node study's.
  */
-import { Generator, measure, type Measurement, type ModelProfile, nn, noGrad, profile, type Protocol, type ProtocolOptions, pruning, sync, tensor, tidy } from '../index.js';
+import { Generator, measure, type Measurement, type ModelProfile, nn, noGrad, profile, type Protocol, type ProtocolOptions, pruning, tensor, tidy } from '../index.js';
 import { buildFormats, OUTPUT_TOLERANCE, probeInput } from '../study/formats.js';
 import type { Format, FormatResult, StudyMethod, StudyRun } from '../study/results.js';
 
@@ -100,7 +100,7 @@ export async function runModel(dense: nn.Module, spec: nn.ModelSpec, plan: Model
           try {
             const works: Record<string, () => void> = { dense: () => noGrad(() => tidy(() => void dense.forward(x))) };
             for (const b of timed) works[b.format] = () => noGrad(() => tidy(() => void b.model!.forward(x)));
-            const r = await measure(works, { ...hooks.protocol, sync: () => sync() });
+            const r = await measure(works, hooks.protocol);
             protocol = r.protocol;
             const d = r.results.dense!;
             const push = (f: Format, fm: Measurement) => {

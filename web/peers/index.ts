@@ -120,7 +120,7 @@ export async function runPeers(setup: PeerSetup, hooks: PeerHooks): Promise<{ ca
     ort = await loadOrt(device);
     const info = ortInfo(ort);
     versions['onnxruntime-web'] = info.version;
-    notes.push(`ONNX Runtime Web ${info.version}: WebGPU EP on the page's GPUDevice (input in a GPU buffer, output left on the GPU); wasm EP with ${info.threads} thread(s)${globalThis.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated, so threads are off)'}; graph optimisation 'all'.`);
+    notes.push(`ONNX Runtime Web ${info.version}: WebGPU EP with its input in a GPU buffer and its output left on the GPU; wasm EP with ${info.threads} thread(s)${globalThis.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated, so threads are off)'}; graph optimisation 'all'.`);
   } catch (e) {
     unavailable.set('ort-webgpu', `ONNX Runtime Web could not be loaded: ${why(e)}`);
     unavailable.set('ort-wasm', `ONNX Runtime Web could not be loaded: ${why(e)}`);
