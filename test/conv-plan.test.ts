@@ -9,7 +9,7 @@
  *  - every candidate either profile produces for a set of small geometries, forced and run on
  *    this adapter for the three passes, against the float64 CPU reference (engine/cpu/conv.ts).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conv2dGeometry, Pool2dGeometry } from '../gpu/types.js';
 import { settingsFor, type KernelSettings, type PlanRecord, type ProfileName } from '../gpu/profile.js';
 import { UnknownVariantError } from '../kernels/choose.js';
@@ -19,16 +19,9 @@ import {
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, convWith } from '../kernels/conv2d.js';
 import * as cpuConv from '../engine/cpu/conv.js';
 import * as cpuPool from '../engine/cpu/pool.js';
-import { Generator } from '../engine/random.js';
-import { acquireDevice } from '../gpu/device.js';
-import { GpuRuntime, type GpuStorage } from '../gpu/runtime.js';
+import { expectClose, f64, geometry, outSize, randn, rt, track, useGpuRuntime, type ConvSpec } from './helpers/conv.js';
+import type { GpuStorage } from '../gpu/runtime.js';
 
-const outSize = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-type Spec = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw?: number; sh?: number; sw?: number; ph?: number; pw?: number; dh?: number; dw?: number };
-function geometry(s: Spec): Conv2dGeometry {
-  const kw = s.kw ?? s.kh, sh = s.sh ?? 1, sw = s.sw ?? sh, ph = s.ph ?? 0, pw = s.pw ?? ph, dh = s.dh ?? 1, dw = s.dw ?? dh;
-  return { ...s, kw, sh, sw, ph, pw, dh, dw, oh: outSize(s.h, s.kh, sh, ph, dh), ow: outSize(s.w, kw, sw, pw, dw) };
-}
 /** 2×2 stride-2 max pooling of a convolution's output (or `k`×`k`, stride `s`). */
 function poolOf(g: Conv2dGeometry, k = 2, s = 2): Pool2dGeometry {
   return { n: g.n, c: g.oc, h: g.oh, w: g.ow, kh: k, kw: k, sh: s, sw: s, ph: 0, pw: 0, oh: outSize(g.oh, k, s, 0, 1), ow: outSize(g.ow, k, s, 0, 1) };
@@ -44,7 +37,7 @@ const optionsFor = (pass: ConvPass, o: ConvOptions): Partial<ConvOptions> => (pa
  * These are the choices measured on llvmpipe before the planner existed; a change here is a
  * change of the llvmpipe rules and needs a measurement behind it.
  */
-const TABLE: Array<{ name: string; spec: Spec; llvmpipe: [string, string, string] }> = [
+const TABLE: Array<{ name: string; spec: ConvSpec; llvmpipe: [string, string, string] }> = [
   { name: 'LeNet-5 conv1 (1 channel, padded 5×5)', spec: { n: 64, c: 1, h: 28, w: 28, oc: 6, kh: 5, ph: 2 }, llvmpipe: ['implicit-2x8-wg16x4', 'implicit-2x8-wg16x4', 'implicit-2x8-wg16x4+split32'] },
   { name: 'LeNet-5 conv2 (rows 10 wide)', spec: { n: 64, c: 6, h: 14, w: 14, oc: 16, kh: 5 }, llvmpipe: ['im2col-texture', 'implicit-2x8-wg16x4', 'implicit-4x8-wg16x4+split12'] },
   { name: '32×32×64→64 3×3', spec: { n: 32, c: 64, h: 32, w: 32, oc: 64, kh: 3, ph: 1 }, llvmpipe: ['window', 'implicit-16x16-wg16x4', 'implicit-16x16-wg16x4'] },
@@ -211,29 +204,7 @@ describe('conv planner: candidates, keys, forcing, tuning, limits', () => {
 
 // ---- every candidate, run --------------------------------------------------------------------
 
-let rt: GpuRuntime;
-const live: GpuStorage[] = [];
-const track = (s: GpuStorage) => (live.push(s), s);
-const rng = new Generator(31);
-beforeAll(async () => {
-  rt = new GpuRuntime(await acquireDevice());
-});
-afterEach(() => {
-  for (const s of live.splice(0)) rt.release(s);
-});
-afterAll(() => rt?.destroy());
-
-const randn = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
-const f64 = (a: Float32Array) => Float64Array.from(a);
-
-function expectClose(got: Float32Array, want: Float64Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  let scale = 0;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)) + 1e-5 * scale)) expect.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
-  }
-}
+useGpuRuntime(31);
 
 /** The variants either profile (and this device's limits) offers for a pass, once each. */
 function allVariants(pass: ConvPass, g: Conv2dGeometry, o: Partial<ConvOptions>): string[] {
@@ -255,7 +226,7 @@ function forcedPlan(pass: ConvPass, g: Conv2dGeometry, o: Partial<ConvOptions>, 
  * texture, 1×1, split-K, empty. Each pipeline compiles once per geometry (slowly, on llvmpipe),
  * so the set is short and every shape covers several features.
  */
-const RUN: Spec[] = [
+const RUN: ConvSpec[] = [
   // The texture paths need outputs that fill their GEMM's blocks (kernels/matmul/plan.ts's textureBlock).
   { n: 8, c: 3, h: 8, w: 8, oc: 8, kh: 3, ph: 1 }, // window (+pool), shifted, im2col texture; weight gradient k = 512: split-K
   { n: 8, c: 1, h: 9, w: 15, oc: 9, kh: 3, kw: 2, sh: 2, dh: 2, ph: 2, pw: 1 }, // 1 channel, strided, dilated, padded, non-square, 9 output channels, 5×8 outputs

@@ -7,12 +7,11 @@
  * Finite differences and the PyTorch fixtures cover conv backward through the engine
  * (test/gradcheck.test.ts, test/torch-fixtures.test.ts).
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type { Conv2dGeometry } from '../engine/backend.js';
 import * as cpuConv from '../engine/cpu/conv.js';
-import { Generator } from '../engine/random.js';
-import { acquireDevice } from '../gpu/device.js';
-import { GpuRuntime, type GpuStorage } from '../gpu/runtime.js';
+import { expectClose, f64, geometry, randn, rt, track, useGpuRuntime, type ConvSpec } from './helpers/conv.js';
+import type { GpuRuntime, GpuStorage } from '../gpu/runtime.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, convGemmWith } from '../kernels/conv2d.js';
 import { convGemmProgram, type ConvGemmKind } from '../kernels/conv2d/implicit-gemm.js';
 import { isPointwise, planConv, type ConvGemmPlan } from '../kernels/conv2d/plan.js';
@@ -22,39 +21,11 @@ import { textureConvFits, textureConvForward } from '../kernels/conv2d/texture-c
 import { shiftedConvFits, shiftedConvForward } from '../kernels/conv2d/shifted-conv.js';
 import { windowConvFits, windowConvForward } from '../kernels/conv2d/window-conv.js';
 
-const outSize = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-type Spec = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw?: number; sh?: number; sw?: number; ph?: number; pw?: number; dh?: number; dw?: number };
-function geometry(s: Spec): Conv2dGeometry {
-  const kw = s.kw ?? s.kh, sh = s.sh ?? 1, sw = s.sw ?? sh, ph = s.ph ?? 0, pw = s.pw ?? ph, dh = s.dh ?? 1, dw = s.dw ?? dh;
-  return { ...s, kw, sh, sw, ph, pw, dh, dw, oh: outSize(s.h, s.kh, sh, ph, dh), ow: outSize(s.w, kw, sw, pw, dw) };
-}
 
-let rt: GpuRuntime;
-const live: GpuStorage[] = [];
-const track = (s: GpuStorage) => (live.push(s), s);
-const rng = new Generator(77);
-beforeAll(async () => {
-  rt = new GpuRuntime(await acquireDevice());
-});
-afterEach(() => {
-  for (const s of live.splice(0)) rt.release(s);
-});
-afterAll(() => rt?.destroy());
-
-const randn = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
-const f64 = (a: Float32Array) => Float64Array.from(a);
-
-function expectClose(got: Float32Array, want: Float64Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  let scale = 0;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)) + 1e-5 * scale)) expect.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
-  }
-}
+useGpuRuntime(77);
 
 /** Runs the three passes (automatic choice, or a forced plan per pass) and compares each with the CPU reference. */
-async function checkAll(s: Spec, force?: (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean) => ConvGemmPlan): Promise<void> {
+async function checkAll(s: ConvSpec, force?: (kind: ConvGemmKind, g: Conv2dGeometry, bias: boolean) => ConvGemmPlan): Promise<void> {
   const g = geometry(s);
   const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * g.kh * g.kw), bias = randn(g.oc), gy = randn(g.n * g.oc * g.oh * g.ow);
   const [gx, gw, gb, ggy] = [x, w, bias, gy].map((a) => track(rt.upload(a))) as [GpuStorage, GpuStorage, GpuStorage, GpuStorage];
@@ -69,7 +40,7 @@ async function checkAll(s: Spec, force?: (kind: ConvGemmKind, g: Conv2dGeometry,
   expectClose(await rt.read(dw), cpuConv.conv2dGradWeight(f64(x), f64(gy), g), `${label} grad weight`);
 }
 
-const GEOMETRIES: Spec[] = [
+const GEOMETRIES: ConvSpec[] = [
   { n: 2, c: 3, h: 8, w: 8, oc: 4, kh: 3, ph: 1 },
   { n: 1, c: 5, h: 7, w: 9, oc: 6, kh: 3 }, // channels not multiples of 4, non-square input
   { n: 2, c: 4, h: 11, w: 10, oc: 8, kh: 3, sh: 2, ph: 1 }, // stride 2
@@ -120,7 +91,7 @@ describe('implicit GEMM conv: forced variants', () => {
     });
   }
   it('grad weight with split-K over batch and space, with and without vec4 stores', async () => {
-    for (const s of [{ n: 4, c: 2, h: 20, w: 20, oc: 4, kh: 2 }, { n: 3, c: 3, h: 17, w: 15, oc: 3, kh: 3, ph: 1 }] as Spec[]) {
+    for (const s of [{ n: 4, c: 2, h: 20, w: 20, oc: 4, kh: 2 }, { n: 3, c: 3, h: 17, w: 15, oc: 3, kh: 3, ph: 1 }] as ConvSpec[]) {
       const g = geometry(s);
       const auto = ruleGemm('gradWeight', g);
       const k = g.n * g.oh * g.ow;
@@ -152,7 +123,7 @@ describe('implicit GEMM conv: forced variants', () => {
 type ChunkedForward = (rt: GpuRuntime, x: GpuStorage, w: GpuStorage, bias: GpuStorage | null, g: Conv2dGeometry, chunkLimit?: number) => GpuStorage;
 
 /** A chunked texture-conv forward against the reference, with and without bias, in one chunk and in chunks of 1 and 2 images. */
-async function checkChunked(forward: ChunkedForward, specs: Spec[]): Promise<void> {
+async function checkChunked(forward: ChunkedForward, specs: ConvSpec[]): Promise<void> {
   for (const s of specs) {
     const g = geometry(s);
     const x = randn(g.n * g.c * g.h * g.w), w = randn(g.oc * g.c * g.kh * g.kw), bias = randn(g.oc);
@@ -191,7 +162,7 @@ describe('conv2d forward through the texture GEMM (im2col texture)', () => {
 
 describe('conv2d forward through the texture GEMM over shifted copies of x', () => {
   // Output rows a multiple of 4 pixels wide (the path's condition), with everything else varied.
-  const SHIFTED: Spec[] = [
+  const SHIFTED: ConvSpec[] = [
     { n: 2, c: 3, h: 8, w: 8, oc: 8, kh: 3, ph: 1 },
     { n: 2, c: 4, h: 11, w: 15, oc: 8, kh: 3, sh: 2, ph: 1 }, // stride 2
     { n: 1, c: 5, h: 9, w: 12, oc: 10, kh: 3, kw: 5, dh: 2, dw: 2, ph: 2, pw: 4 }, // dilation, non-square kernel, 10 channels
@@ -216,7 +187,7 @@ describe('conv2d forward through the texture GEMM over shifted copies of x', () 
 describe('conv2d forward through the texture GEMM reading x in place (window)', () => {
   // Stride 1, undilated, input and output rows a multiple of 4 wide; heights that leave a
   // partial block of 4 output rows, padding 0–3, kernels 1–7 wide.
-  const WINDOW: Spec[] = [
+  const WINDOW: ConvSpec[] = [
     { n: 2, c: 3, h: 8, w: 8, oc: 8, kh: 3, ph: 1 },
     { n: 2, c: 16, h: 7, w: 8, oc: 16, kh: 3, ph: 1 }, // 7 rows: a partial row block
     { n: 2, c: 6, h: 14, w: 28, oc: 16, kh: 5, kw: 5, ph: 2 }, // LeNet-5 conv1-like, wide rows
