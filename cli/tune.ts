@@ -19,7 +19,7 @@ import { parseSparseTargets, sparseModelProblems, sparseTargetName, type SparseT
 import type { Problem } from '../tune/family.js';
 import { familyOf, isTunable, tunableFamilies } from '../tune/families.js';
 import { matmulProblemArgs } from '../tune/families/matmul.js';
-import { type ProblemResult, QUICK_TUNE_PROTOCOL, tune, TUNE_PROTOCOL, webgpuRuntime } from '../tune/tune.js';
+import { MIN_GAIN, type ProblemResult, QUICK_TUNE_PROTOCOL, tune, TUNE_PROTOCOL, webgpuRuntime } from '../tune/tune.js';
 
 /** Refused input: exit status 2, naming the flag. */
 export class TuneInputError extends Error {
@@ -113,12 +113,12 @@ function printProblem(r: ProblemResult, i: number, total: number, log: (s: strin
   log(`\n[${i + 1}/${total}] ${r.family} ${r.description}   (${r.key})`);
   const best = r.winner;
   for (const c of r.candidates) {
-    const marks = [c.variant === r.rule ? 'rule' : '', c.variant === best ? 'fastest' : ''].filter(Boolean).join(', ');
+    const marks = [c.variant === r.rule ? 'rule' : '', c.variant === best ? 'kept' : ''].filter(Boolean).join(', ');
     const gflops = c.ms !== null && r.flops ? `  ${(r.flops / (c.ms * 1e6)).toFixed(2)} GFLOP/s` : '';
     log(`  ${c.variant.padEnd(28)} ${c.skipped ? `skipped: ${c.skipped}` : `${ms(c.ms).padStart(9)} ms${gflops}`}${marks ? `   <- ${marks}` : ''}`);
   }
   if (!best) log('  no candidate ran: the rule stays');
-  else if (best === r.rule) log(`  rule's choice ${r.rule} is the fastest`);
+  else if (best === r.rule) log(`  rule's choice ${r.rule} stays (no candidate beat it by ${Math.round((MIN_GAIN - 1) * 100)} % and in every round)`);
   else log(`  rule ${r.rule} → tuned ${best}: ${r.speedup === null ? 'the rule\'s plan failed' : `${r.speedup.toFixed(2)}× faster`}`);
 }
 
@@ -175,7 +175,7 @@ export async function tuneCommand(o: TuneCommandOptions, log: (s: string) => voi
   log(`${problems.length} problem(s) to tune`);
   const result = await tune({ problems, protocol, onProblem: (r, i, n) => printProblem(r, i, n, log) });
   const changed = result.problems.filter((r) => r.winner && r.winner !== r.rule);
-  log(`\nsummary: the rule's choice was the fastest on ${result.problems.filter((r) => r.winner === r.rule).length} of ${result.problems.length} problem(s); tuning changes ${changed.length}:`);
+  log(`\nsummary: the rule's choice stays on ${result.problems.filter((r) => r.winner === r.rule).length} of ${result.problems.length} problem(s); tuning changes ${changed.length}:`);
   for (const r of changed) log(`  ${r.family} ${r.description}: ${r.rule} → ${r.winner} (${r.speedup === null ? 'rule failed' : `${r.speedup.toFixed(2)}×`})`);
   const skipped = result.problems.flatMap((r) => r.candidates.filter((c) => c.skipped).map((c) => `${r.family} ${r.key} ${c.variant}: ${c.skipped}`));
   if (skipped.length) log(`${skipped.length} candidate(s) skipped (see above)`);

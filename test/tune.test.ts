@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachePath, CACHE_FORMAT, loadTable, readCache, TuningCacheError, writeTable } from '../tune/cache-file.js';
+import { winnerOf } from '../tune/tune.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-tune-'));
@@ -129,4 +130,20 @@ describe('wgprune tune (built CLI)', () => {
       expect(run.stderr).toMatch(why);
     }
   }, 60_000);
+});
+
+describe('the tuner keeps the rule unless a candidate beats it clearly', () => {
+  const t = (variant: string, rounds: number[]) => ({ variant, ms: [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!, rounds });
+  it('a candidate faster by the margin in every round replaces the rule; the fastest such wins', () => {
+    const times = [t('rule', [10, 11, 10]), t('a', [9, 9.5, 9]), t('b', [8, 8.5, 9.9])];
+    expect(winnerOf(times, 'rule')?.variant).toBe('b');
+  });
+  it('a faster median that loses one round, or gains less than the margin, does not', () => {
+    expect(winnerOf([t('rule', [10, 10, 10]), t('a', [8, 8, 10.5])], 'rule')?.variant).toBe('rule');
+    expect(winnerOf([t('rule', [10, 10, 10]), t('a', [9.9, 9.8, 9.7])], 'rule')?.variant).toBe('rule');
+  });
+  it('without a timed rule, the fastest median wins; with nothing timed, none', () => {
+    expect(winnerOf([{ variant: 'rule', ms: null, skipped: 'compile error' }, t('a', [3]), t('b', [2])], 'rule')?.variant).toBe('b');
+    expect(winnerOf([{ variant: 'rule', ms: null }], 'rule')).toBeNull();
+  });
 });

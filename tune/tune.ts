@@ -1,9 +1,12 @@
 /**
  * The measured tuner: for every problem, every candidate of its family's planner is run on
  * synthetic inputs of the problem's sizes and timed with the library's interleaved protocol
- * (measure/timing.ts: warm-up, then rounds that run each candidate once); the fastest median
- * wins. The result is a TuningTable for this adapter: planners then take the measured winner
- * for those problems instead of the device profile's rule.
+ * (measure/timing.ts: warm-up, then rounds that run each candidate once). The rule's own choice
+ * keeps its place unless another candidate beats it clearly: by at least MIN_GAIN on the median
+ * and in every round (each round times both back to back, so a slow spell of the host cannot
+ * favour one of them). Of the candidates that do, the fastest median wins. The result is a
+ * TuningTable for this adapter: planners then take the measured winner for those problems
+ * instead of the device profile's rule.
  *
  * Before timing, each candidate runs once and its output is compared with the rule's choice
  * (the planner's own answer): a candidate that fails to compile, exceeds the device's limits or
@@ -23,10 +26,19 @@ export const TUNE_PROTOCOL: ProtocolOptions = { warmup: 2, reps: 7, budgetS: 2, 
 /** `--quick`: fewer and shorter repetitions. */
 export const QUICK_TUNE_PROTOCOL: ProtocolOptions = { warmup: 1, reps: 3, budgetS: 0.5, minReps: 3, minSampleS: 0.02 };
 
+/**
+ * How much faster than the rule's choice a candidate must be (median) to replace it. Timings on a
+ * CPU rasterizer drift by ±30 % over seconds; without a margin and the every-round condition, quick
+ * tuning replaced plans with ones that then ran slower in the benchmarks.
+ */
+export const MIN_GAIN = 1.05;
+
 export interface CandidateTime {
   variant: string;
   /** Median milliseconds per launch; null when skipped. */
   ms: number | null;
+  /** Milliseconds per launch in each round (paired with the other candidates' by index). */
+  rounds?: number[];
   /** Why it was skipped (compile error, limits, wrong output). */
   skipped?: string;
 }
@@ -121,18 +133,37 @@ export async function tuneProblem(rt: GpuRuntime, problem: Problem, protocol: Pr
     if (ok.length) {
       const works = ok.map((i) => () => rt.release(runner.run(candidates[i]!.plan)));
       const ms = await measureInterleaved(works, () => rt.sync(), protocol);
-      ok.forEach((i, j) => (times[i]!.ms = ms[j]!.median * 1e3));
+      ok.forEach((i, j) => {
+        times[i]!.ms = ms[j]!.median * 1e3;
+        times[i]!.rounds = ms[j]!.samples.map((x) => x * 1e3);
+      });
     }
   } finally {
     runner.dispose();
   }
-  const timed = times.filter((t) => t.ms !== null);
-  const best = timed.reduce<CandidateTime | null>((b, t) => (b === null || t.ms! < b.ms! ? t : b), null);
+  const best = winnerOf(times, rule);
   const ruleMs = times.find((t) => t.variant === rule)?.ms ?? null;
   return {
     family: problem.family, key: problem.key, args: problem.args, description: family.describe(args), flops: family.flops(args),
     rule, winner: best?.variant ?? null, candidates: times, speedup: best && ruleMs !== null ? ruleMs / best.ms! : null,
   };
+}
+
+/**
+ * The rule's choice, unless candidates beat it by MIN_GAIN on the median and in every paired
+ * round: then the fastest of those. Without a timed rule, the fastest median.
+ */
+export function winnerOf(times: readonly CandidateTime[], rule: string): CandidateTime | null {
+  const timed = times.filter((t) => t.ms !== null);
+  const fastest = (list: CandidateTime[]) => list.reduce<CandidateTime | null>((b, t) => (b === null || t.ms! < b.ms! ? t : b), null);
+  const ruled = timed.find((t) => t.variant === rule);
+  if (!ruled) return fastest(timed);
+  const clearlyFaster = timed.filter((t) => {
+    if (t === ruled || !(t.ms! * MIN_GAIN <= ruled.ms!)) return false;
+    const a = t.rounds ?? [], b = ruled.rounds ?? [];
+    return a.length === b.length && a.every((x, i) => x < b[i]!);
+  });
+  return fastest(clearlyFaster) ?? ruled;
 }
 
 /** A table entry from a problem's result (null when nothing could be timed). */
