@@ -19,7 +19,7 @@ import { parseSparseTargets, sparseModelProblems, sparseTargetName, type SparseT
 import type { Problem } from '../tune/family.js';
 import { familyOf, isTunable, tunableFamilies } from '../tune/families.js';
 import { matmulProblemArgs } from '../tune/families/matmul.js';
-import { MIN_GAIN, type ProblemResult, QUICK_TUNE_PROTOCOL, tune, TUNE_PROTOCOL, webgpuRuntime } from '../tune/tune.js';
+import { MIN_GAIN, type ProblemResult, SCREEN_FACTOR, QUICK_TUNE_PROTOCOL, tune, TUNE_PROTOCOL, webgpuRuntime } from '../tune/tune.js';
 
 /** Refused input: exit status 2, naming the flag. */
 export class TuneInputError extends Error {
@@ -115,7 +115,8 @@ function printProblem(r: ProblemResult, i: number, total: number, log: (s: strin
   for (const c of r.candidates) {
     const marks = [c.variant === r.rule ? 'rule' : '', c.variant === best ? 'kept' : ''].filter(Boolean).join(', ');
     const gflops = c.ms !== null && r.flops ? `  ${(r.flops / (c.ms * 1e6)).toFixed(2)} GFLOP/s` : '';
-    log(`  ${c.variant.padEnd(28)} ${c.skipped ? `skipped: ${c.skipped}` : `${ms(c.ms).padStart(9)} ms${gflops}`}${marks ? `   <- ${marks}` : ''}`);
+    const screened = c.screened ? `  (one call: over ${SCREEN_FACTOR}× the rule's, not timed further)` : '';
+    log(`  ${c.variant.padEnd(28)} ${c.skipped ? `skipped: ${c.skipped}` : `${ms(c.ms).padStart(9)} ms${gflops}${screened}`}${marks ? `   <- ${marks}` : ''}`);
   }
   if (!best) log('  no candidate ran: the rule stays');
   else if (best === r.rule) log(`  rule's choice ${r.rule} stays (no candidate beat it by ${Math.round((MIN_GAIN - 1) * 100)} % and in every round)`);

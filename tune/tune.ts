@@ -33,12 +33,17 @@ export const QUICK_TUNE_PROTOCOL: ProtocolOptions = { warmup: 1, reps: 3, budget
  */
 export const MIN_GAIN = 1.05;
 
+/** Candidates slower than this many times the rule's choice in a single call are not timed further. */
+export const SCREEN_FACTOR = 3;
+
 export interface CandidateTime {
   variant: string;
   /** Median milliseconds per launch; null when skipped. */
   ms: number | null;
   /** Milliseconds per launch in each round (paired with the other candidates' by index). */
   rounds?: number[];
+  /** Timed once only: over SCREEN_FACTOR × the rule's time in that call (`ms` is that one call). */
+  screened?: boolean;
   /** Why it was skipped (compile error, limits, wrong output). */
   skipped?: string;
 }
@@ -130,10 +135,29 @@ export async function tuneProblem(rt: GpuRuntime, problem: Problem, protocol: Pr
         times[i]!.skipped = message(e);
       }
     }
-    if (ok.length) {
-      const works = ok.map((i) => () => rt.release(runner.run(candidates[i]!.plan)));
+    // One timed call each (all compiled by now): candidates over SCREEN_FACTOR × the rule's time
+    // are reported with that time and not timed further — on a CPU rasterizer a poor tile of a
+    // large product takes seconds a call, which would dominate the tuning time for nothing.
+    const once = new Map<number, number>();
+    for (const i of ok) {
+      const t0 = performance.now();
+      rt.release(runner.run(candidates[i]!.plan));
+      await rt.sync();
+      once.set(i, performance.now() - t0);
+    }
+    const ruleIndex = ok.find((i) => candidates[i]!.variant === rule);
+    const limit = ruleIndex === undefined ? Infinity : SCREEN_FACTOR * once.get(ruleIndex)!;
+    for (const i of ok) {
+      if (once.get(i)! > limit) {
+        times[i]!.ms = once.get(i)!;
+        times[i]!.screened = true;
+      }
+    }
+    const contenders = ok.filter((i) => !times[i]!.screened);
+    if (contenders.length) {
+      const works = contenders.map((i) => () => rt.release(runner.run(candidates[i]!.plan)));
       const ms = await measureInterleaved(works, () => rt.sync(), protocol);
-      ok.forEach((i, j) => {
+      contenders.forEach((i, j) => {
         times[i]!.ms = ms[j]!.median * 1e3;
         times[i]!.rounds = ms[j]!.samples.map((x) => x * 1e3);
       });
