@@ -36,8 +36,9 @@ let current: BackendName | null = null;
 /**
  * Where a WebGPU backend finds the tuning table measured on its adapter when `init()` is not
  * given one: called with the adapter's key (`adapterKey`), it returns the table or null. The
- * package's Node entry and CLI register a file cache here (`wgprune tune` writes it); browsers
- * register nothing, so the profile's rules apply until `init({ tuning })` brings a table.
+ * package's Node entry and CLI register a file cache here (`wgprune tune` writes it); its browser
+ * entry registers IndexedDB (where a page's `tune()` results are stored). Without a source, or
+ * without a table for the adapter, the profile's rules apply until `init({ tuning })` brings one.
  */
 export type TuningSource = (adapter: string) => TuningTable | null | Promise<TuningTable | null>;
 let tuningSource: TuningSource | null = null;

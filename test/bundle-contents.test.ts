@@ -1,7 +1,8 @@
 /**
  * The published bundles (dist/cli.js, dist/node.js, dist/index.js, dist/browser.js, built by the test set-up) hold no
  * benchmark code: `wgprune bench …` runs the benchmark entries through scripts/bench.mjs in a
- * child process instead of importing them. The names below exist only in bench/.
+ * child process instead of importing them. The names below exist only in bench/. The browser-safe
+ * bundles carry the tuner and the IndexedDB tuning store, never the Node cache file store.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +26,18 @@ describe('published bundles', () => {
     expect(text).toContain('bench/entries/compact.ts');
   });
 
-  it('the browser-safe bundles leave the tuning cache file store out; the Node entry registers it', () => {
-    for (const bundle of ['dist/index.js', 'dist/browser.js']) expect(readFileSync(`${root}${bundle}`, 'utf8')).not.toContain('wgprune-tuning');
-    expect(readFileSync(`${root}dist/node.js`, 'utf8')).toContain('wgprune-tuning');
+  it('the browser-safe bundles hold the tuner and the IndexedDB tuning store but not the cache file store; the Node entry registers the file', () => {
+    for (const bundle of ['dist/index.js', 'dist/browser.js']) {
+      const text = readFileSync(`${root}${bundle}`, 'utf8');
+      // The file store's location variable appears nowhere else in the package's code.
+      expect(text.includes('WGPRUNE_TUNING_CACHE'), bundle).toBe(false);
+      // The shared format, the browser store and the tuner are in.
+      expect(text).toContain('wgprune-tuning');
+      expect(text).toContain('indexedDB');
+      expect(text).toContain('QUICK_TUNE_PROTOCOL');
+    }
+    const node = readFileSync(`${root}dist/node.js`, 'utf8');
+    expect(node).toContain('WGPRUNE_TUNING_CACHE');
+    expect(node).toContain('wgprune-tuning');
   });
 });

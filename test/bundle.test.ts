@@ -96,6 +96,10 @@ describe('the Node entry', () => {
     for (const k of Object.keys(b.pruning)) expect(k in n.pruning, `pruning.${k}`).toBe(true);
     for (const k of ['loadCheckpointBytes', 'saveCheckpointBytes', 'checkpointBlob']) expect(typeof b.nn[k], k).toBe('function');
     expect(typeof b.setGpuProvider).toBe('function');
+    // Kernel tuning and its browser store are part of the browser-safe API.
+    for (const k of ['tune', 'modelProblems', 'problemsOf', 'useTuningStore', 'loadStoredTuning', 'storeTuning', 'importTuningFile', 'tuningFileText', 'readTuningFile', 'TuningCacheError']) {
+      expect(typeof b[k], k).toBe('function');
+    }
   });
 
   it("package.json maps '.' to the Node entry under node and the browser-safe one elsewhere", () => {
