@@ -33,7 +33,8 @@ import { Adam, createModel, evaluate, fuseForInference, loadMnist, MODELS, type 
 import { type DeviceDescription, Generator, init, noGrad, sync, tensor, tidy, type Tensor } from '../engine/internal.js';
 import { compactWithPlan, prune } from '../pruning/index.js';
 import { layerTimes, type LayerTimes } from './layer-times.js';
-import { formatPlans, formatRuleVsTuned, type PlanUse, ruleVsTuned, type RuleVsTuned, sideBySideTable, withPlans } from './plans.js';
+import { formatPlans, type PlanUse, withPlans } from '../measure/plans.js';
+import { formatRuleVsTuned, ruleVsTuned, type RuleVsTuned, sideBySideTable } from './plans.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measureInterleaved, type Measurement, type ModelProfile, profile, type ProtocolOptions } from '../measure/index.js';
 
 export interface CompactBenchOptions {

@@ -12,7 +12,8 @@ import { getBackend, init, type DeviceDescription } from '../engine/internal.js'
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type ProtocolOptions } from '../measure/index.js';
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';
-import { formatPlans, formatRuleVsTuned, type PlanUse, ruleVsTuned, type RuleVsTuned, sideBySideTable, withPlans } from './plans.js';
+import { formatPlans, type PlanUse, withPlans } from '../measure/plans.js';
+import { formatRuleVsTuned, ruleVsTuned, type RuleVsTuned, sideBySideTable } from './plans.js';
 
 type Tf = Awaited<ReturnType<typeof tfjsOnOurDevice>>;
 

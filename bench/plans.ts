@@ -1,7 +1,7 @@
 /**
- * The plans behind a benchmark row: every kernel plan made while the row's workload runs
- * (family, problem, variant and whether it was forced, tuned or the profile's rule), recorded
- * through `settings.onPlan`, printed with the row and kept in its JSON.
+ * The plans behind a benchmark row are recorded with `withPlans` (measure/plans.ts: every kernel
+ * plan made while the row's workload runs, with its family, problem, variant and whether it was
+ * forced, tuned or the profile's rule), printed with the row and kept in its JSON.
  *
  * Side by side (`--tuned`): a row's workload timed with the profile's rule plans and with the
  * tuned plans in the same interleaved rounds. Problems the adapter's tuning table lacks are
@@ -10,42 +10,10 @@
  */
 import type { PlanRecord, TuningTable } from '../gpu/profile.js';
 import { adapterKey } from '../gpu/profile.js';
+import { formatPlans, type PlanUse, withPlans } from '../measure/plans.js';
 import { measureInterleaved, type Measurement, type ProtocolOptions } from '../measure/timing.js';
-import { problemsOf, recordingPlans } from '../tune/collect.js';
+import { problemsOf } from '../tune/collect.js';
 import { QUICK_TUNE_PROTOCOL, tune, webgpuRuntime } from '../tune/tune.js';
-
-/** A plan as a row shows it. */
-export interface PlanUse {
-  family: PlanRecord['family'];
-  problem: string;
-  variant: string;
-  source: PlanRecord['source'];
-}
-
-/** Distinct plans (by family, problem, variant and source) in first-seen order. */
-function distinct(records: PlanRecord[]): PlanUse[] {
-  const out = new Map<string, PlanUse>();
-  for (const r of records) out.set(`${r.family}|${r.problem}|${r.variant}|${r.source}`, { family: r.family, problem: r.problem, variant: r.variant, source: r.source });
-  return [...out.values()];
-}
-
-/** Runs `work` once and returns its result with the plans it made. */
-export async function withPlans<T>(work: () => T | Promise<T>): Promise<{ result: T; plans: PlanUse[]; records: PlanRecord[] }> {
-  const records: PlanRecord[] = [];
-  const result = await recordingPlans((r) => records.push(r), work);
-  return { result, plans: distinct(records), records };
-}
-
-/** `matmul tiled-16x4 (rule), conv-fwd implicit (tuned)`: a row's plans on one line. */
-export function formatPlans(plans: PlanUse[]): string {
-  if (!plans.length) return 'no planned kernels';
-  const seen = new Map<string, number>();
-  for (const p of plans) {
-    const k = `${p.family} ${p.variant} (${p.source})`;
-    seen.set(k, (seen.get(k) ?? 0) + 1);
-  }
-  return [...seen].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(', ');
-}
 
 export interface RuleVsTuned {
   rule: Measurement;

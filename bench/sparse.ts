@@ -23,7 +23,8 @@ import {
 import { benchWeights, blockMask, magnitudeMask, type MaskKind, randomMask } from './sparse-masks.js';
 import { type PlotPanel, speedupSvg } from './sparse-plot.js';
 import { describeProtocol, type Measurement as Timing, measure, measureInterleaved, type ProtocolOptions } from '../measure/index.js';
-import { formatPlans, formatRuleVsTuned, type PlanUse, ruleVsTuned, type RuleVsTuned, sideBySideTable, withPlans } from './plans.js';
+import { formatPlans, type PlanUse, withPlans } from '../measure/plans.js';
+import { formatRuleVsTuned, ruleVsTuned, type RuleVsTuned, sideBySideTable } from './plans.js';
 
 export interface SparseBenchOptions {
   /** Write every measurement to this JSON file. */

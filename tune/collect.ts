@@ -4,26 +4,13 @@
  * passes), with every plan made recorded through `settings.onPlan`. Problems are distinct by
  * (family, key); families the tuner cannot measure are left out.
  */
-import { getBackend, noGrad, randn, sum, type PlanRecord } from '../engine/internal.js';
-import type { WebGpuBackend } from '../engine/webgpu/backend.js';
+import { noGrad, randn, sum, type PlanRecord } from '../engine/internal.js';
+import { recordingPlans } from '../measure/plans.js';
 import { createModel, fuseForInference, MODELS, type Module } from '../nn/index.js';
 import type { Problem } from './family.js';
 import { isTunable } from './families.js';
 
-/** Runs `fn` with every plan the WebGPU backend makes passed to `record` (nested recorders both see them). */
-export async function recordingPlans<T>(record: (r: PlanRecord) => void, fn: () => T | Promise<T>): Promise<T> {
-  const s = (getBackend('webgpu') as WebGpuBackend).rt.settings;
-  const before = s.onPlan;
-  s.onPlan = (r) => {
-    before?.(r);
-    record(r);
-  };
-  try {
-    return await fn();
-  } finally {
-    s.onPlan = before;
-  }
-}
+export { recordingPlans };
 
 /** Distinct tunable problems from plan records, in first-seen order. */
 export function problemsOf(records: Iterable<PlanRecord>): Problem[] {
