@@ -4,7 +4,8 @@
  * served from 127.0.0.1 by the page's own static server. The quick run (?quick=1) finishes, every
  * figure is finite, the sparse and compacted models' outputs equal the pruned dense model's within
  * 1e-4, the plot has a mark per measured point and the ideal line, and the downloaded results.json
- * is valid against the study's schema. A screenshot is kept at test-artifacts/web-page.png.
+ * is valid against the study's schema, and each section says where its kernel plans came from (the
+ * profile's rule: a fresh browser stores no tuning table). A screenshot is kept at test-artifacts/web-page.png.
  * Without WebGPU (no navigator.gpu; or no adapter), with a limit the page needs missing, and with
  * the device lost mid-run, the page says so in words.
  */
@@ -91,6 +92,13 @@ describe.skipIf(!hasChromium)('the browser benchmark page in headless Chromium',
     const box = await page.locator('#sweep-plot').boundingBox();
     expect(box!.width).toBeGreaterThan(300);
 
+    // Where the figures' kernel plans came from: a fresh browser stores no tuning table, so the profile's rules planned them all.
+    expect(s.tuning).toMatchObject({ inUse: false, stored: null });
+    expect(s.plans.sweep.length).toBeGreaterThan(0);
+    expect(s.plans.model.length).toBeGreaterThan(0);
+    expect(new Set([...s.plans.sweep, ...s.plans.model].map((p) => p.source))).toEqual(new Set(['rule']));
+    expect(await page.locator('#sweep-plans summary').textContent()).toMatch(/^Kernel plans: [1-9]\d* by the \w+ profile's rule, 0 tuned on this adapter \(no tuning table in use\)$/);
+
     // The pruned model: CSR and BSR of both runs, compacted of the filter run, all within 1e-4 of dense.
     const checks = s.model!.checks;
     const passed = checks.filter((c) => c.ok);
@@ -129,6 +137,7 @@ describe.skipIf(!hasChromium)('the browser benchmark page in headless Chromium',
     expect(results.device.backend).toBe('webgpu');
     expect(results.notes.some((n) => n.startsWith('Density sweep, linear'))).toBe(true);
     expect(results.notes.some((n) => n.startsWith('Peers, matmul'))).toBe(true);
+    expect(results.notes.some((n) => n.startsWith('Kernel plans: no tuning table was in use; density sweep: '))).toBe(true);
     // What `wgprune report --compare` does with it: the page's file next to a Node study's.
     const reportDir = mkdtempSync(join(tmpdir(), 'wgprune-web-report-'));
     try {

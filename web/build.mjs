@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'web');
+const defaultOut = join(root, 'dist', 'web');
 
 /** ONNX Runtime Web's WebGPU build and the files it loads at run time (its WebGPU and wasm execution providers). */
 export const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
@@ -31,7 +31,8 @@ export const browserOnly = {
   },
 };
 
-export async function buildWeb() {
+/** Builds the page into `out` (default dist/web/, emptied first); resolves to the folder. */
+export async function buildWeb(out = defaultOut) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'ort'), { recursive: true });
   mkdirSync(join(out, 'models'), { recursive: true });

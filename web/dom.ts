@@ -27,3 +27,13 @@ export const ms = (seconds: number) => {
 };
 
 export const times = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2)) + '×';
+
+/** Offers `text` as a downloaded JSON file named `name`. */
+export function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const a = el('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

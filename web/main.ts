@@ -1,21 +1,27 @@
 /**
  * The browser benchmark page: checks WebGPU, shows the adapter, then on Start runs the density
- * sweep, the pruned model and the peers on this GPU, and offers results.json. Tests and the
- * headless benchmark read `window.__wgprune` (see PageState) and the body's data-state
+ * sweep, the pruned model and the peers on this GPU, and offers results.json. Its tuning section
+ * measures the kernel candidates for the page's problems and keeps the winners in this browser
+ * (./tuning.ts); each section says where its kernel plans came from (rule or tuned). Tests and
+ * the headless benchmark read `window.__wgprune` (see PageState) and the body's data-state
  * ('ready', 'running', 'done', 'error').
  */
 import { DeviceLostError, type DeviceDescription, getBackend, init, type Protocol, type ProtocolOptions } from '../index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
+import type { PlanRecord } from '../gpu/profile.js';
 import type { StudyResults, StudyRun } from '../study/results.js';
-import { byId, el, ms, table, times } from './dom.js';
+import { recordingPlans } from '../tune/collect.js';
+import { byId, download, el, ms, table, times } from './dom.js';
 import { modelPlan, type OutputCheck, runModel } from './lenet.js';
-import { fetchShipped, type LoadedModel, loadModelFromBytes, SHIPPED_CHECKPOINT } from './model.js';
+import { type LoadedModel, loadPageModel, SHIPPED_CHECKPOINT } from './model.js';
 import { readParams } from './params.js';
 import { RUNTIME_NAMES, type PeerCase, runPeers } from './peers/index.js';
 import { drawSpeedupPlot } from './plot.js';
 import { checkWebGpu, deviceLost, failed, PageProblem } from './problems.js';
 import { buildResults } from './results.js';
 import { runSweep, sweepCases, sweepSteps, type SweepRow } from './sweep.js';
+import type { TuneScope } from './tune-problems.js';
+import { distinct, lockTuning, setupTuning, showPlanSources, type TuningState } from './tuning.js';
 
 /** What the page exposes on `window.__wgprune`. */
 export interface PageState {
@@ -33,12 +39,18 @@ export interface PageState {
   /** Schema complaints about `results` (empty: valid). */
   resultsErrors: string[];
   durationS: number | null;
+  /** The tuning section: the stored table, whether it is in use, what the last tuning measured. */
+  tuning: TuningState;
+  /** The kernel plans behind each section's figures (distinct problems, with their source: rule or tuned). */
+  plans: { sweep: TuningState['plans']; model: TuningState['plans'] };
 }
 
 const params = readParams(location.search);
 const page: PageState = {
   state: 'loading', done: false, error: null, quick: params.quick, adapter: null, sweep: [], model: null, peers: [], protocols: {},
   results: null, resultsErrors: [], durationS: null,
+  tuning: { state: 'idle', adapter: null, stored: null, inUse: false, rows: [], plans: [], message: null, finished: 0 },
+  plans: { sweep: [], model: [] },
 };
 (window as unknown as { __wgprune: PageState }).__wgprune = page;
 
@@ -88,6 +100,7 @@ function showAdapter(adapter: GPUAdapter, d: DeviceDescription): void {
     ['feature level', d.featureLevel],
     ['device profile', d.profile ? `${d.profile.name} (${d.profile.reason})` : '—'],
     ['software (fallback) adapter', fallback ? 'yes' : 'no'],
+    ['tuning table', page.tuning.inUse ? `in use${page.tuning.stored ? ` (stored in this browser: ${page.tuning.stored.problems} problem(s))` : ''}` : 'none: the profile\'s rules plan every kernel'],
     ['features', [...adapter.features].sort().join(', ') || 'none'],
   ];
   const limits = Object.entries(d.limits).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, v.toLocaleString('en-US')]);
@@ -182,6 +195,7 @@ async function run(adapter: GPUAdapter): Promise<void> {
   const file = (byId('checkpoint') as HTMLInputElement).files?.[0] ?? null;
   page.quick = quick;
   (byId('start') as HTMLButtonElement).disabled = true;
+  lockTuning(true);
   byId('progress-box').hidden = false;
   setState('running', 'Running…');
   const started = new Date();
@@ -201,25 +215,29 @@ async function run(adapter: GPUAdapter): Promise<void> {
   const plan = modelPlan(quick);
   stepsTotal = sweepSteps(cases) + plan.methods.length * plan.sparsities.length + (withPeers ? 3 : 0) + 2;
 
+  const settings = (getBackend('webgpu') as WebGpuBackend).rt.settings;
+  const sweepPlans: PlanRecord[] = [];
   stage = 'the density sweep';
-  const sweep = await runSweep(cases, {
+  const sweep = await recordingPlans((r) => sweepPlans.push(r), () => runSweep(cases, {
     protocol: protocols.sweep,
     onStep: (t) => step(t),
     onRows: (rows) => showSweep(rows),
     afterFirst: params.lose ? () => gpu.destroy() : undefined,
-  });
+  }));
+  page.plans.sweep = distinct(sweepPlans);
+  showPlanSources('sweep-plans', page.plans.sweep, settings.profile, settings.tuned !== null);
   protocolLine('density sweep', sweep.protocol ? { ...sweep.protocol, description: `${sweep.protocol.description}; dense, CSR and BSR of one density in the same rounds` } : null);
 
   stage = 'loading the model';
   step(file ? `load ${file.name}` : `load ${SHIPPED_CHECKPOINT}`);
-  const bytes = file ? new Uint8Array(await file.arrayBuffer()) : await fetchShipped();
-  const loaded = await loadModelFromBytes(bytes, file ? file.name : SHIPPED_CHECKPOINT);
+  const loaded = await loadPageModel(file);
   let modelOut: Awaited<ReturnType<typeof runModel>> | null = null;
   let modelProtocol: Protocol | null = null;
   try {
     stage = `the pruned ${loaded.spec.name} runs`;
     const runs: StudyRun[] = [], checks: OutputCheck[] = [];
-    modelOut = await runModel(loaded.model, loaded.spec, plan, {
+    const modelPlans: PlanRecord[] = [];
+    modelOut = await recordingPlans((r) => modelPlans.push(r), () => runModel(loaded.model, loaded.spec, plan, {
       protocol: protocols.model,
       onStep: (t) => step(t, false),
       onRun: (r, c) => {
@@ -228,8 +246,10 @@ async function run(adapter: GPUAdapter): Promise<void> {
         step(`${r.id}: done`);
         showModel(loaded, runs, checks);
       },
-    });
+    }));
     modelProtocol = modelOut.protocol;
+    page.plans.model = distinct(modelPlans);
+    showPlanSources('model-plans', page.plans.model, settings.profile, settings.tuned !== null);
 
     let peers: Awaited<ReturnType<typeof runPeers>> | null = null;
     if (withPeers) {
@@ -249,7 +269,8 @@ async function run(adapter: GPUAdapter): Promise<void> {
     const built = buildResults({
       startedAt: started, finishedAt: new Date(), complete: true, stopReason: null, device, protocol: protocols.model, ran: modelProtocol,
       plan, spec: loaded.spec, source: loaded.source, baseline: modelOut.baseline, runs: modelOut.runs, sweep: sweep.rows, peers: peers?.cases ?? [],
-      versions: peers?.versions ?? {}, notes: [...(peers?.notes ?? []), ...(withPeers ? [] : ['The peers (TF.js, ONNX Runtime Web) were not run.'])],
+      versions: peers?.versions ?? {},
+      notes: [...(peers?.notes ?? []), ...(withPeers ? [] : ['The peers (TF.js, ONNX Runtime Web) were not run.']), planNote(settings.tuned !== null)],
     });
     page.results = built.results;
     page.resultsErrors = built.errors;
@@ -257,6 +278,7 @@ async function run(adapter: GPUAdapter): Promise<void> {
     offerDownloads();
   } finally {
     loaded.model.dispose();
+    lockTuning(false);
   }
   if (lostBy) return;
   page.durationS = (Date.now() - started.getTime()) / 1000;
@@ -264,13 +286,12 @@ async function run(adapter: GPUAdapter): Promise<void> {
   setState('done', `Done in ${page.durationS.toFixed(1)} s`);
 }
 
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  const a = el('a', { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+/** Where the figures' kernel plans came from, for results.json's notes. */
+function planNote(tableInUse: boolean): string {
+  const count = (plans: TuningState['plans'], source: PlanRecord['source']) => new Set(plans.filter((p) => p.source === source).map((p) => `${p.family} ${p.problem}`)).size;
+  const of = (plans: TuningState['plans']) => `${count(plans, 'rule')} by the profile's rule, ${count(plans, 'tuned')} tuned`;
+  return `Kernel plans: ${tableInUse ? 'a tuning table measured on this adapter was in use' : 'no tuning table was in use'}; ` +
+    `density sweep: ${of(page.plans.sweep)}; pruned model: ${of(page.plans.model)} (distinct problems).`;
 }
 
 function offerDownloads(): void {
@@ -287,6 +308,8 @@ async function main(): Promise<void> {
   (byId('peers') as HTMLInputElement).checked = params.peers;
   stage = 'looking for WebGPU';
   const adapter = await checkWebGpu(params.need);
+  stage = 'starting the device';
+  await setupTuning({ state: page.tuning, scope: tuneScope, setBusy: (busy) => ((byId('start') as HTMLButtonElement).disabled = busy) });
   const info = adapter.info as GPUAdapterInfo | undefined;
   byId('adapter').replaceChildren(el('p', { class: 'note' }, `Found ${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'an adapter (it does not say which)'}; the full description and limits appear when the run starts.`));
   const start = byId('start') as HTMLButtonElement;
@@ -301,6 +324,21 @@ async function main(): Promise<void> {
   });
   start.onclick = () => void go();
   if (new URLSearchParams(location.search).has('run')) void go();
+  else if (params.tune) (byId('tune-start') as HTMLButtonElement).click();
+}
+
+/** What the tuning section covers now: the ?tunematmul= matmuls, or the page's sweep and model at the quick checkbox's sizes. */
+async function tuneScope(): Promise<TuneScope> {
+  if (params.tuneMatmuls.length) return { matmuls: params.tuneMatmuls, cases: [], model: null };
+  const quick = (byId('quick') as HTMLInputElement).checked;
+  const file = (byId('checkpoint') as HTMLInputElement).files?.[0] ?? null;
+  return {
+    matmuls: [], cases: sweepCases(quick),
+    model: async () => {
+      const loaded = await loadPageModel(file);
+      return { module: loaded.model, inputShape: loaded.spec.inputShape, batches: modelPlan(quick).batches };
+    },
+  };
 }
 
 main().catch((e) => showProblem(e instanceof PageProblem ? e : failed(e, stage)));

@@ -41,3 +41,9 @@ export async function fetchShipped(): Promise<Uint8Array> {
   if (!res.ok) throw new Error(`could not fetch ${SHIPPED_CHECKPOINT}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
+
+/** The model the page works on: the picked checkpoint, else the shipped one. */
+export async function loadPageModel(file: File | null): Promise<LoadedModel> {
+  const bytes = file ? new Uint8Array(await file.arrayBuffer()) : await fetchShipped();
+  return loadModelFromBytes(bytes, file ? file.name : SHIPPED_CHECKPOINT);
+}

@@ -71,10 +71,25 @@ export interface SweepHooks {
   afterFirst?: () => void;
 }
 
-/** Runs the sweep; returns every row and the protocol as run. */
-export async function runSweep(cases: SweepCase[], hooks: SweepHooks): Promise<{ rows: SweepRow[]; protocol: Protocol | null }> {
-  const rows: SweepRow[] = [];
-  let protocol: Protocol | null = null;
+/** One density of one case: the dense layer and its CSR and BSR versions, ready to run. */
+export interface SweepPoint {
+  case: SweepCase;
+  target: number;
+  /** Dense FLOPs of one call (multiply-add = 2). */
+  flops: number;
+  /** One call of each workload (the output is disposed). */
+  calls: { dense: () => void; csr: () => void; bsr: () => void };
+  /** Each sparse format's mask, its masked dense values and its host matrix. */
+  mats: Array<[SweepRow['format'], SweepRow['mask'], Float32Array, SparseMatrix]>;
+}
+
+/**
+ * Builds every case's tensors and, density by density, the sparse weights (uploaded once, as a
+ * sparse layer does), and hands each point to `visit`; everything is released afterwards. The
+ * seeds are fixed, so every visit of the same cases sees the same matrices (and plans the same
+ * kernel problems: the page's tuner collects them this way).
+ */
+export async function forEachSweepPoint(cases: SweepCase[], visit: (p: SweepPoint) => Promise<void>): Promise<void> {
   let seed = 1;
   for (const c of cases) {
     const [wr, wc] = c.kind === 'linear' ? [c.out, c.inF] : [c.oc, c.c * c.k * c.k];
@@ -93,40 +108,49 @@ export async function runSweep(cases: SweepCase[], hooks: SweepHooks): Promise<{
       : () => noGrad(() => sparseConv2d(x, sw, [c.k, c.k], bias, { padding: c.pad }).dispose());
     try {
       for (const target of c.densities) {
-        hooks.onStep(`${c.name}: dense vs CSR vs BSR 4×4 at density ${target}`);
         const csrData = target >= 1 ? w : randomMask(w, target, seed++);
         const bsrData = target >= 1 ? w : blockMask(w, wr, wc, [4, 4], target, seed++);
-        const mats: Array<[SweepRow['format'], SweepRow['mask'], Float32Array, SparseMatrix]> = [
+        const mats: SweepPoint['mats'] = [
           ['csr', 'random', csrData, CsrMatrix.fromDense(csrData, wr, wc)],
           ['bsr 4x4', 'block 4x4', bsrData, BsrMatrix.fromDense(bsrData, wr, wc, [4, 4])],
         ];
         const sws = mats.map((m) => sparseTensor(m[3]));
         try {
-          const r = await measure({ dense: denseCall, csr: sparseCall(sws[0]!), bsr: sparseCall(sws[1]!) }, hooks.protocol);
-          protocol = r.protocol;
-          mats.forEach(([format, mask, data, m], i) => {
-            const sparse = i === 0 ? r.results.csr : r.results.bsr;
-            const density = nonzeroDensity(data);
-            const speedup = r.results.dense.median / sparse.median;
-            const flopSpeedup = density > 0 ? 1 / density : Infinity;
-            rows.push({
-              layer: c.name, op: c.kind, format, mask, target, density, storedDensity: m.density,
-              dense: r.results.dense, sparse, speedup, flopSpeedup, realization: speedup / flopSpeedup, flops,
-            });
-          });
+          await visit({ case: c, target, flops, calls: { dense: denseCall, csr: sparseCall(sws[0]!), bsr: sparseCall(sws[1]!) }, mats });
         } finally {
           for (const s of sws) s.dispose();
-        }
-        hooks.onRows(rows);
-        if (hooks.afterFirst) {
-          const f = hooks.afterFirst;
-          hooks.afterFirst = undefined;
-          f();
         }
       }
     } finally {
       for (const t of [x, W, bias] as Tensor[]) t.dispose();
     }
   }
+}
+
+/** Runs the sweep; returns every row and the protocol as run. */
+export async function runSweep(cases: SweepCase[], hooks: SweepHooks): Promise<{ rows: SweepRow[]; protocol: Protocol | null }> {
+  const rows: SweepRow[] = [];
+  let protocol: Protocol | null = null;
+  await forEachSweepPoint(cases, async ({ case: c, target, flops, calls, mats }) => {
+    hooks.onStep(`${c.name}: dense vs CSR vs BSR 4×4 at density ${target}`);
+    const r = await measure(calls, hooks.protocol);
+    protocol = r.protocol;
+    mats.forEach(([format, mask, data, m], i) => {
+      const sparse = i === 0 ? r.results.csr : r.results.bsr;
+      const density = nonzeroDensity(data);
+      const speedup = r.results.dense.median / sparse.median;
+      const flopSpeedup = density > 0 ? 1 / density : Infinity;
+      rows.push({
+        layer: c.name, op: c.kind, format, mask, target, density, storedDensity: m.density,
+        dense: r.results.dense, sparse, speedup, flopSpeedup, realization: speedup / flopSpeedup, flops,
+      });
+    });
+    hooks.onRows(rows);
+    if (hooks.afterFirst) {
+      const f = hooks.afterFirst;
+      hooks.afterFirst = undefined;
+      f();
+    }
+  });
   return { rows, protocol };
 }
