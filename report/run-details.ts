@@ -2,10 +2,12 @@
  * The per-run detail table: for every run its weight sparsity, pruned units and accuracy
  * (right after pruning → final), then per format the bytes it stores, its output error against
  * the masked model and, per batch size, its median latency (min–max), the reference's median,
- * the speedup and the realization. Skipped and failed formats show their reason, failed runs
- * their error. Where the study also used ONNX Runtime, a run's models there follow as
- * '<format> on ORT' rows (timed against ONNX Runtime's dense model).
+ * the speedup and the realization, and the kernel plans behind those timings where the results
+ * record them. Skipped and failed formats show their reason, failed runs their error. Where the
+ * study also used ONNX Runtime, a run's models there follow as '<format> on ORT' rows (timed
+ * against ONNX Runtime's dense model).
  */
+import { formatPlanCounts } from '../measure/plan-summary.js';
 import type { FormatResult, LatencyRow, StudyResults, StudyRun } from '../study/results.js';
 import { bytes, DASH, ms, percent, ratio, relError, sparsityLabel, times } from './numbers.js';
 import { batchOrder, formatOrder } from './summary.js';
@@ -35,9 +37,24 @@ function latencyCells(latency: LatencyRow[], batches: number[]): string[] {
   });
 }
 
+/** True when any timing in the results names the kernel plans behind it. */
+export function hasPlans(results: StudyResults): boolean {
+  return results.runs.some((r) => r.formats.some((f) => f.latency.some((l) => l.plans !== undefined)));
+}
+
+/** A format's kernel plans: one text when every batch made the same plans, else per batch. */
+function plansCell(latency: LatencyRow[]): string {
+  const recorded = latency.filter((l) => l.plans !== undefined);
+  if (!recorded.length) return DASH;
+  const texts = recorded.map((l) => formatPlanCounts(l.plans!));
+  if (recorded.length === latency.length && texts.every((t) => t === texts[0])) return texts[0]!;
+  return recorded.map((l, i) => `batch ${l.batch}: ${texts[i]}`).join('; ');
+}
+
 export function runDetailsTable(results: StudyResults): Table {
   const batches = batchOrder(results);
   const order = formatOrder(results);
+  const plans = hasPlans(results);
   const columns: Column[] = [
     { title: 'run' },
     { title: 'weights', align: 'right' },
@@ -54,6 +71,7 @@ export function runDetailsTable(results: StudyResults): Table {
       { title: 'speedup', align: 'right', group: `batch ${b}` },
       { title: 'realiz.', align: 'right', group: `batch ${b}` },
     ]),
+    ...(plans ? [{ title: 'kernel plans', wrap: true }] : []),
   ];
   const rows: Row[] = [];
   for (const run of results.runs) {
@@ -70,7 +88,7 @@ export function runDetailsTable(results: StudyResults): Table {
     const formats = [...run.formats].sort((a, b) => order.indexOf(a.format) - order.indexOf(b.format));
     formats.forEach((f, i) => {
       const cells = [...(i === 0 ? lead : lead.map(() => '')), f.format, statusCell(f)];
-      if (f.status === 'ok') cells.push(times(f.flopSpeedup), bytes(f.bytes), relError(f.outputError), ...latencyCells(f.latency, batches));
+      if (f.status === 'ok') cells.push(times(f.flopSpeedup), bytes(f.bytes), relError(f.outputError), ...latencyCells(f.latency, batches), ...(plans ? [plansCell(f.latency)] : []));
       rows.push({ cells, startsBlock: i === 0 });
     });
     // The same models on ONNX Runtime (the second runtime), against its own dense model.

@@ -4,7 +4,8 @@ import type { Block, ReportDocument } from './document.js';
 import { headline } from './headline.js';
 import { duration, percent, shape } from './numbers.js';
 import { profileTable } from './profile-table.js';
-import { runDetailsTable } from './run-details.js';
+import { hasPlans, runDetailsTable } from './run-details.js';
+import { kernelSetupText } from '../study/kernel-setup.js';
 import type { Source } from './source.js';
 import { configTable, deviceLimitsTable, methodsTable } from './config-tables.js';
 import type { Plot } from './plots/plot.js';
@@ -36,6 +37,7 @@ export interface SectionInput {
 }
 
 export function reportDocument({ results: r, plots, compare, comparePlots }: SectionInput): ReportDocument {
+  const kernels = kernelSetupText(r.device);
   const doc: Block[] = [
     { kind: 'heading', level: 1, text: `wgprune study: ${r.model.name} on ${r.device.adapter || r.device.backend}` },
     { kind: 'paragraph', text: statusText(r) },
@@ -49,6 +51,7 @@ export function reportDocument({ results: r, plots, compare, comparePlots }: Sec
       kind: 'facts',
       items: [
         ['device', `${r.device.adapter} (backend ${r.device.backend}, ${r.device.featureLevel} feature level)`],
+        ...(kernels ? [['kernel planning', kernels] as [string, string]] : []),
         ['model', `${r.model.name}, input ${shape(r.model.inputShape)}, ${r.model.dataset}${r.model.timingOnly ? ' (synthetic inputs)' : ''}; ${r.model.source}`],
         ['dense accuracy', r.baseline.accuracy === null ? 'not measured' : `${percent(r.baseline.accuracy)} %`],
         ['started', r.startedAt],
@@ -74,9 +77,10 @@ export function reportDocument({ results: r, plots, compare, comparePlots }: Sec
     doc.push({ kind: 'heading', level: 2, text: 'Comparison', id: 'comparison' });
     doc.push({ kind: 'paragraph', text: `${compare.length} results files side by side: ${compare.map((s) => s.label).join('; ')}.` });
     for (const s of compare) {
+      const planning = kernelSetupText(s.results.device);
       doc.push(
         { kind: 'heading', level: 3, text: s.label },
-        { kind: 'paragraph', text: `${s.results.model.name}; command: ${s.results.command}`, note: true },
+        { kind: 'paragraph', text: `${s.results.model.name}; ${planning ? `kernel planning: ${planning}; ` : ''}command: ${s.results.command}`, note: true },
         ...headlineBlocks(s.results),
       );
     }
@@ -86,7 +90,7 @@ export function reportDocument({ results: r, plots, compare, comparePlots }: Sec
     { kind: 'heading', level: 2, text: 'Runs', id: 'runs' },
     {
       kind: 'paragraph',
-      text: `Per run (method @ target sparsity, seed) and format: bytes of the parameters as the format stores them; output error = max |y − y_masked| / max |y_masked| on a probe batch; latency per forward pass, median over the protocol's repetitions with min–max; ref. = the reference (dense) model timed in the same rounds; speedup = ref. / format median; realiz. = speedup / FLOP×.${r.runs.some((x) => x.onnxruntime) ? ' Rows marked "on ORT" are the same models exported to ONNX and run on ONNX Runtime: bytes = the .onnx file; output error against our dense model (dense) or masked model (masked, compacted); ref. = ONNX Runtime\'s dense model in the same rounds.' : ''}`,
+      text: `Per run (method @ target sparsity, seed) and format: bytes of the parameters as the format stores them; output error = max |y − y_masked| / max |y_masked| on a probe batch; latency per forward pass, median over the protocol's repetitions with min–max; ref. = the reference (dense) model timed in the same rounds; speedup = ref. / format median; realiz. = speedup / FLOP×.${r.runs.some((x) => x.onnxruntime) ? ' Rows marked "on ORT" are the same models exported to ONNX and run on ONNX Runtime: bytes = the .onnx file; output error against our dense model (dense) or masked model (masked, compacted); ref. = ONNX Runtime\'s dense model in the same rounds.' : ''}${hasPlans(r) ? ' kernel plans: the kernel variants the planners chose while the format was timed, per family, with what decided each (rule: the device profile\'s rule; tuned: the tuning table; forced) and ×N where one variant served N problems (shapes).' : ''}`,
       note: true,
     },
     { kind: 'table', table: runDetailsTable(r) },

@@ -10,6 +10,7 @@
  */
 import type { DeviceDescription } from '../engine/internal.js';
 import type { Measurement, ModelProfile, Protocol, ProfileTotals, ProtocolOptions } from '../measure/index.js';
+import type { PlanCount } from '../measure/plan-summary.js';
 import type { OrtRuntime } from '../measure/ort.js';
 
 export const RESULTS_SCHEMA_ID = 'wgprune-study/1';
@@ -102,6 +103,13 @@ export interface LatencyRow {
   speedup: number;
   /** speedup / flopSpeedup. */
   realization: number;
+  /**
+   * The kernel plans behind the format's figure: every plan its forward passes made while they
+   * were timed, grouped by family, variant and source (forced, tuned or the device profile's
+   * rule) with the number of distinct problems each served. Absent where nothing was recorded
+   * (the CPU backend, ONNX Runtime, files from before plans were recorded).
+   */
+  plans?: PlanCount[];
 }
 
 export interface FormatResult {
@@ -191,6 +199,14 @@ export interface StudyRun {
   seconds: { prune: number; convert: number; time: number };
 }
 
+/** The device a study ran on: the engine's description, plus how its kernels were planned (WebGPU). */
+export interface StudyDevice extends DeviceDescription {
+  /** The tuning table the kernel planners consulted: whether one was loaded, and its entries (problems). */
+  tuning?: { inUse: boolean; entries: number };
+  /** Kernel variants forced per family (WGPRUNE_KERNEL or init({ kernels })); empty when none. */
+  forcedKernels?: Record<string, string>;
+}
+
 export interface StudyResults {
   schema: typeof RESULTS_SCHEMA_ID;
   /** False when the study was stopped (Ctrl-C) or failed: the runs present are complete. */
@@ -202,7 +218,7 @@ export interface StudyResults {
   finishedAt: string;
   durationS: number;
   versions: Record<string, string>;
-  device: DeviceDescription;
+  device: StudyDevice;
   protocol: Protocol;
   config: StudyConfig;
   model: {

@@ -2,7 +2,8 @@
  * `runStudy`: the study's main loop. For each method × sparsity × seed: prune (with the method's
  * schedule and fine-tuning) → evaluate → build every execution format → check each against the
  * masked model → time every format and the dense model in interleaved rounds at each batch size
- * → per-layer times → with ONNX Runtime requested, the dense, masked and compacted models
+ * (recording the kernel plans each format's forward passes make while timed) → per-layer times
+ * → with ONNX Runtime requested, the dense, masked and compacted models
  * exported to ONNX, checked and timed there too (study/ort.ts). The model comes from a
  * ModelSource (study/model-source.ts): a registered architecture or an ONNX file.
  * `results.json` is rewritten (atomically) after every run, so a stop —
@@ -11,18 +12,20 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { type DeviceDescription, init, noGrad, sync, tensor, tidy } from '../engine/internal.js';
+import { type DeviceDescription, getBackend, init, kernelSettingsOf, noGrad, sync, tensor, tidy } from '../engine/internal.js';
 import { evaluate, fuseForInference, loadMnist, type Module, syntheticCifar } from '../nn/node.js';
 import { writeFileAtomic } from '../nn/safetensors-file.js';
 import { describeProtocol, layerTimes, type Measurement, measureInterleaved, type ModelProfile, type Protocol, profile } from '../measure/index.js';
+import { countPlans, type PlanCount, planKey, type PlanUse, plansKernels, recordingPlans } from '../measure/plans.js';
 import { compact, sparsityReport } from '../pruning/index.js';
 import pkg from '../package.json' with { type: 'json' };
 import { fixedSparsity, StudyInputError } from './config.js';
 import { buildFormats, type BuiltFormat, probeInput } from './formats.js';
+import { kernelSetupText } from './kernel-setup.js';
 import { applyMethod, type StudyData, StudyStopped } from './method.js';
 import { dataMismatch, type ModelSource, openModelSource, randomInputs } from './model-source.js';
 import { runOnOnnxRuntime } from './ort.js';
-import type { Format, FormatResult, LayerTimeRow, StudyConfig, StudyMethod, StudyResults, StudyRun } from './results.js';
+import type { Format, FormatResult, LayerTimeRow, StudyConfig, StudyDevice, StudyMethod, StudyResults, StudyRun } from './results.js';
 import { RESULTS_SCHEMA_ID } from './results.js';
 import { validateResults } from './validate.js';
 
@@ -100,28 +103,65 @@ async function loadData(config: StudyConfig, source: ModelSource, phase: StudyPr
   };
 }
 
-/** Times every ok format and its reference at each batch, all in the same interleaved rounds per batch. */
-async function timeFormats(built: BuiltFormat[], denseFused: Module | null, config: StudyConfig, inputShape: readonly number[], signal: AbortSignal, phase: StudyProgress['phase']): Promise<Map<Format, Array<{ batch: number; reference: Measurement; format: Measurement }>>> {
+/** The device description with how its kernels are planned (profile, tuning table, forced variants) as the study starts. */
+function studyDevice(description: DeviceDescription, backend: StudyConfig['backend']): StudyDevice {
+  const s = kernelSettingsOf(getBackend(backend));
+  if (!s) return { ...description };
+  const entries = Object.values(s.tuned?.entries ?? {}).reduce((n, e) => n + Object.keys(e ?? {}).length, 0);
+  return { ...description, profile: { name: s.profile, reason: s.profileReason }, tuning: { inUse: s.tuned !== null, entries }, forcedKernels: { ...s.forced } };
+}
+
+/** One format's timing at one batch: against its reference, with the plans behind it (absent on the CPU backend). */
+interface Timed {
+  batch: number;
+  reference: Measurement;
+  format: Measurement;
+  plans?: PlanCount[];
+}
+
+/**
+ * Times every ok format and its reference at each batch, all in the same interleaved rounds per
+ * batch. Every kernel plan made while a model's forward pass is timed is kept for that model.
+ */
+async function timeFormats(built: BuiltFormat[], denseFused: Module | null, config: StudyConfig, inputShape: readonly number[], signal: AbortSignal, phase: StudyProgress['phase']): Promise<Map<Format, Timed[]>> {
   const dense = built.find((b) => b.format === 'dense')!.model!;
   const timed = built.filter((b) => b.status === 'ok' && b.format !== 'dense');
-  const out = new Map<Format, Array<{ batch: number; reference: Measurement; format: Measurement }>>();
+  const recorded = plansKernels(config.backend);
+  const out = new Map<Format, Timed[]>();
   for (const [i, batch] of config.batches.entries()) {
     if (signal.aborted) throw new StudyStopped();
     phase(`time ${timed.length + 1 + (denseFused ? 1 : 0)} models at batch ${batch}`, i / config.batches.length);
     const models: Module[] = [dense, ...(denseFused ? [denseFused] : []), ...timed.map((b) => b.model!)];
     for (const m of models) m.eval();
     const x = tensor(probeInput([batch, ...inputShape], batch), [batch, ...inputShape]);
+    // The model whose forward pass is running (-1 between calls), and the distinct plans each one made.
+    let running = -1;
+    const seen = models.map(() => new Map<string, PlanUse>());
+    const hear = (r: PlanUse) => {
+      const into = seen[running];
+      if (!into) return;
+      const key = planKey(r);
+      if (!into.has(key)) into.set(key, { family: r.family, problem: r.problem, variant: r.variant, source: r.source });
+    };
+    const works = models.map((m, k) => () => {
+      running = k;
+      try {
+        noGrad(() => tidy(() => void m.forward(x)));
+      } finally {
+        running = -1;
+      }
+    });
     try {
-      const ms = await measureInterleaved(models.map((m) => () => noGrad(() => tidy(() => void m.forward(x)))), () => sync(), config.protocol, signal);
+      const ms = await recordingPlans(hear, () => measureInterleaved(works, () => sync(), config.protocol, signal), config.backend);
       if (signal.aborted) throw new StudyStopped();
       const d = ms[0]!, df = denseFused ? ms[1]! : null;
       const rest = ms.slice(denseFused ? 2 : 1);
-      const push = (f: Format, reference: Measurement, format: Measurement) => {
+      const push = (f: Format, reference: Measurement, format: Measurement, k: number) => {
         if (!out.has(f)) out.set(f, []);
-        out.get(f)!.push({ batch, reference, format });
+        out.get(f)!.push({ batch, reference, format, ...(recorded ? { plans: countPlans(seen[k]!.values()) } : {}) });
       };
-      push('dense', d, d);
-      timed.forEach((b, k) => push(b.format, b.reference === 'dense-fused' ? df! : d, rest[k]!));
+      push('dense', d, d, 0);
+      timed.forEach((b, k) => push(b.format, b.reference === 'dense-fused' ? df! : d, rest[k]!, k + (denseFused ? 2 : 1)));
     } finally {
       x.dispose();
     }
@@ -158,7 +198,9 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyResults> {
   const started = new Date();
 
   progress.phase('start the device');
-  const device: DeviceDescription = await init({ backend: config.backend });
+  const device = studyDevice(await init({ backend: config.backend }), config.backend);
+  const kernels = kernelSetupText(device);
+  log(`device: ${device.adapter || device.backend}${kernels ? `; kernels: ${kernels}` : ''}`);
   const source = await openModelSource(config);
   const inputShape = [...source.inputShape];
   const mismatch = dataMismatch(config.data, inputShape, source.name);
@@ -320,7 +362,7 @@ async function oneRun(c: RunContext): Promise<StudyRun> {
       const p = b.format === 'dense' ? c.denseProfile : isCompacted ? compactedProfile : maskedProfile;
       const latency = (times.get(b.format) ?? []).map((t) => {
         const speedup = t.reference.median / t.format.median;
-        return { batch: t.batch, reference: t.reference, format: t.format, speedup, realization: flopSpeedup > 0 ? speedup / flopSpeedup : 0 };
+        return { batch: t.batch, reference: t.reference, format: t.format, speedup, realization: flopSpeedup > 0 ? speedup / flopSpeedup : 0, ...(t.plans ? { plans: t.plans } : {}) };
       });
       return {
         format: b.format, status: b.status, ...(b.reason ? { reason: b.reason } : {}), reference: b.reference,

@@ -16,7 +16,8 @@ import { headlineTable, loadResults, paretoFront, renderReport, ResultsFileError
 import { accuracyPlot, layerTimesPlot, paretoPlot, renderSvg, speedupPlot } from '../report/plots/index.js';
 import { labelSources } from '../report/source.js';
 import { validateResults } from '../study/validate.js';
-import { FIXTURE_SEEDS, fixtureAccuracy, makeStudyResults, ortSpeedup, SKIPPED_BSR_REASON } from './helpers/study-results.js';
+import { countPlans, formatPlans, type PlanUse } from '../measure/index.js';
+import { FIXTURE_PROFILE, FIXTURE_SEEDS, fixtureAccuracy, makeStudyResults, ortSpeedup, SKIPPED_BSR_REASON } from './helpers/study-results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wgprune-report-'));
@@ -173,6 +174,76 @@ describe('report of one study', () => {
     expect(r.markdown).toMatch(/\| compacted on ORT \| ok \(ONNX Runtime, vs its dense\) \| 16\.00× \| 58\.6 KiB \| 2\.0e-7 \| [^|]+ \| [^|]+ \| 14\.40× \| 0\.90 \|/);
     expect(r.html).toContain('masked on ORT');
     expect(r.html).toContain('Second runtime: ONNX Runtime 1.30.0');
+  });
+});
+
+describe('kernel plans behind the timings', () => {
+  it('plans are grouped by family, variant and source, counting distinct problems, in first-seen order', () => {
+    const plans: PlanUse[] = [
+      { family: 'conv-fwd', problem: '1x6x24x24 k5', variant: 'window', source: 'rule' },
+      { family: 'matmul', problem: '1x256x120', variant: 'texture-4x2', source: 'tuned' },
+      { family: 'conv-fwd', problem: '1x16x8x8 k5', variant: 'window', source: 'rule' },
+      // The same problem planned again (every launch plans) counts once.
+      { family: 'conv-fwd', problem: '1x6x24x24 k5', variant: 'window', source: 'rule' },
+      { family: 'matmul', problem: '1x120x10', variant: 'texture-4x2', source: 'rule' },
+    ];
+    expect(countPlans(plans)).toEqual([
+      { family: 'conv-fwd', variant: 'window', source: 'rule', problems: 2 },
+      { family: 'matmul', variant: 'texture-4x2', source: 'tuned', problems: 1 },
+      { family: 'matmul', variant: 'texture-4x2', source: 'rule', problems: 1 },
+    ]);
+    expect(formatPlans(plans)).toBe('conv-fwd window (rule) ×2, matmul texture-4x2 (tuned), matmul texture-4x2 (rule)');
+    expect(formatPlans([])).toBe('no planned kernels');
+  });
+
+  it('results with plans are valid; the report names the device profile and every timing\'s plans', async () => {
+    const results = validateResults(makeStudyResults({ plans: true }), 'fixture');
+    const r = await renderReport(results);
+    const planning = `profile llvmpipe (${FIXTURE_PROFILE.reason}); tuning table in use (3 entries)`;
+    expect(r.markdown).toContain(`- **kernel planning:** ${planning}`);
+    expect(r.html).toContain(`<dt>kernel planning</dt><dd>${planning.replace(/'/g, '&#39;')}</dd>`);
+    // The run details end with the plans column: per batch where the batches' plans differ, once where they agree.
+    expect(r.markdown).toMatch(/\| batch 64 realiz\. \| kernel plans \|\n/);
+    const dense = 'batch 1: conv-fwd window (rule) ×2, matmul gemv (rule) ×2; batch 64: conv-fwd window (rule) ×2, matmul tiled-16x4 (tuned) ×2';
+    expect(r.markdown).toMatch(new RegExp(`\\| dense \\| ok \\| 1\\.00× \\|[^\\n]*\\| ${dense.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|\n`));
+    expect(r.markdown).toMatch(/\| sparse-conv csr-gather \(rule\) ×2, spmm-csr row-vec4 \(rule\) \|\n/);
+    // A skipped format was not timed: its plans cell is empty.
+    expect(r.markdown).toMatch(/\| bsr \| skipped: [^\n]*\|  \|\n/);
+    expect(r.markdown).toContain('kernel plans: the kernel variants the planners chose while the format was timed');
+    expect(r.html).toContain('<th class="wrap">kernel plans</th>');
+    expect(r.html).toContain(`<td class="wrap">${dense}</td>`);
+    // Compared with an older file (no plans, no profile): both render, each says what it recorded.
+    const both = await renderReport(results, { compare: [makeStudyResults({ adapter: 'Other GPU' })] });
+    expect(both.markdown).toContain(`_lenet5; kernel planning: ${planning}; command: `);
+    expect(both.markdown).toMatch(/_lenet5; command: /);
+  });
+
+  it('a results file without plans (older files, the CPU backend) is valid and renders without the column', async () => {
+    const plain = makeStudyResults();
+    expect(plain.runs[0]!.formats[0]!.latency[0]!.plans).toBeUndefined();
+    expect(plain.device.profile).toBeUndefined();
+    const r = await renderReport(validateResults(plain, 'fixture'));
+    expect(r.markdown).not.toContain('kernel plan');
+    expect(r.html).not.toContain('kernel plan');
+    expect(r.markdown).toContain('| dense | ok | 1.00× |');
+  });
+
+  it('the schema refuses malformed plans and device planning facts', () => {
+    const bad = makeStudyResults({ plans: true });
+    const latency = bad.runs[0]!.formats[1]!.latency[0]!;
+    latency.plans = [{ ...latency.plans![0]!, source: 'guessed' as 'rule', problems: 0 }];
+    (bad.device as { tuning?: unknown }).tuning = { inUse: 'yes', entries: 3 };
+    const message = (() => {
+      try {
+        validateResults(bad, 'bad');
+        return 'valid';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(message).toContain('/runs/0/formats/1/latency/0/plans/0/source: must be equal to one of the allowed values');
+    expect(message).toContain('/runs/0/formats/1/latency/0/plans/0/problems: must be >= 1');
+    expect(message).toContain('/device/tuning/inUse: must be boolean');
   });
 });
 

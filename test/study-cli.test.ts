@@ -1,7 +1,8 @@
 /**
  * `wgprune study` through the built CLI (dist/cli.js): a tiny study end to end (a few hundred
  * MNIST samples, one method, one sparsity, small batches) exits 0 and writes a results.json that
- * is valid against the shipped schema, plus the report; bad input is refused before any work
+ * is valid against the shipped schema (every timing naming the kernel plans behind it, the
+ * device its profile and tuning table), plus the report; bad input is refused before any work
  * with exit code 2 and a message naming the flag, leaving the output folder without results.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KERNEL_FAMILIES, PROFILE_NAMES } from '../gpu/profile.js';
+import { formatPlanCounts } from '../measure/plan-summary.js';
+import { escapeMarkdown } from '../report/escape.js';
 import { validateResults } from '../study/validate.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,6 +50,30 @@ describe('wgprune study (built CLI)', () => {
       for (const l of f.latency) expect(l.speedup).toBeCloseTo(l.reference.median / l.format.median, 9);
       if (f.outputError !== null) expect(f.outputError).toBeLessThanOrEqual(1e-4);
     }
+    // How the kernels were planned: the device's profile, no tuning table (the tests turn the cache off), nothing forced.
+    const { profile, tuning, forcedKernels } = results.device;
+    expect(PROFILE_NAMES).toContain(profile?.name);
+    expect(tuning).toEqual({ inUse: false, entries: 0 });
+    expect(forcedKernels).toEqual({});
+    expect(run.stderr).toContain(`kernels: profile ${profile!.name} (${profile!.reason}); no tuning table`);
+    // Every timing names its plans: real families, all the profile's rule, each problem counted once.
+    for (const f of r!.formats) {
+      for (const l of f.latency) {
+        expect(l.plans?.length, `${f.format} at batch ${l.batch}`).toBeGreaterThan(0);
+        for (const p of l.plans!) {
+          expect(KERNEL_FAMILIES).toContain(p.family);
+          expect(p.source).toBe('rule');
+          expect(p.problems).toBeGreaterThanOrEqual(1);
+        }
+      }
+    }
+    const families = (f: 'dense' | 'csr') => new Set(byFormat.get(f)!.latency[0]!.plans!.map((p) => p.family));
+    expect([...families('dense')]).toEqual(expect.arrayContaining(['conv-fwd', 'matmul']));
+    expect(families('csr').has('spmm-csr')).toBe(true);
+    expect(families('csr').has('matmul')).toBe(false);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`- **kernel planning:** profile ${profile!.name}`);
+    expect(md).toContain(escapeMarkdown(formatPlanCounts(byFormat.get('csr')!.latency[0]!.plans!)));
     // Filter pruning of half the filters: compaction really removes FLOPs.
     expect(byFormat.get('compacted')!.flopSpeedup).toBeGreaterThan(1.5);
     expect(byFormat.get('compacted')!.params).toBeLessThan(results.baseline.profile.totals.params);

@@ -6,7 +6,7 @@
  * inputs by simple formulas so tests can recompute what the report should show.
  */
 import type { FormatResult, LayerTimeRow, OrtRunResult, StudyMethod, StudyResults, StudyRun } from '../../study/results.js';
-import type { Measurement, ModelProfile, ProfileTotals } from '../../measure/index.js';
+import type { Measurement, ModelProfile, PlanCount, ProfileTotals } from '../../measure/index.js';
 
 export interface FixtureOptions {
   /** Label of the (non-random) L1 method. */
@@ -21,7 +21,23 @@ export interface FixtureOptions {
   latencyScale?: number;
   /** Also timed on ONNX Runtime: every ok run gets dense / masked / compacted ORT results (see ortSpeedup). */
   onnxruntime?: boolean;
+  /** Kernel plans recorded: every wgprune timing names its plans (fixturePlans), the device its profile and tuning table. */
+  plans?: boolean;
 }
+
+/**
+ * The kernel plans of a fixture timing: dense kernels for dense, masked and compacted (batch 1's
+ * matmuls by the rule, batch 64's from the tuning table), sparse kernels for CSR at every batch.
+ */
+export function fixturePlans(format: FormatResult['format'], batch: number): PlanCount[] {
+  if (format === 'csr') return [{ family: 'sparse-conv', variant: 'csr-gather', source: 'rule', problems: 2 }, { family: 'spmm-csr', variant: 'row-vec4', source: 'rule', problems: 1 }];
+  return [
+    { family: 'conv-fwd', variant: 'window', source: 'rule', problems: 2 },
+    batch === 1 ? { family: 'matmul', variant: 'gemv', source: 'rule', problems: 2 } : { family: 'matmul', variant: 'tiled-16x4', source: 'tuned', problems: 2 },
+  ];
+}
+
+export const FIXTURE_PROFILE = { name: 'llvmpipe', reason: "adapter 'llvmpipe (LLVM 15.0.6, 256 bits)' names a CPU rasterizer (llvmpipe)" } as const;
 
 export const FIXTURE_SPARSITIES = [0.5, 0.75];
 export const FIXTURE_SEEDS = [0, 1];
@@ -184,6 +200,7 @@ export function makeStudyResults(o: FixtureOptions = {}): StudyResults {
     });
   }
   if (o.onnxruntime) for (const r of runs) if (r.status === 'ok') r.onnxruntime = ortResult(r.sparsity, scale, r.formats);
+  if (o.plans) for (const r of runs) for (const f of r.formats) for (const l of f.latency) l.plans = fixturePlans(f.format, l.batch);
   const startedAt = o.startedAt ?? '2026-12-04T10:00:00.000Z';
   return {
     schema: 'wgprune-study/1',
@@ -194,7 +211,10 @@ export function makeStudyResults(o: FixtureOptions = {}): StudyResults {
     finishedAt: '2026-12-04T10:42:00.000Z',
     durationS: 2520,
     versions: { wgprune: '0.1.0', node: 'v20.20.2', webgpu: '0.6.2' },
-    device: { backend: 'webgpu', adapter: o.adapter ?? 'llvmpipe (LLVM 15.0.6, 256 bits)', featureLevel: 'compatibility', limits: { maxComputeInvocationsPerWorkgroup: 1024, maxTextureDimension2D: 4096 } },
+    device: {
+      backend: 'webgpu', adapter: o.adapter ?? 'llvmpipe (LLVM 15.0.6, 256 bits)', featureLevel: 'compatibility', limits: { maxComputeInvocationsPerWorkgroup: 1024, maxTextureDimension2D: 4096 },
+      ...(o.plans ? { profile: { ...FIXTURE_PROFILE }, tuning: { inUse: true, entries: 3 }, forcedKernels: {} } : {}),
+    },
     protocol: {
       warmup: 2, reps: 7, minReps: 3, budgetS: 6, minSampleS: 0.5, interleaved: true, sync: 'queue.onSubmittedWorkDone()',
       description: '2 warm-up call(s), then up to 7 timed repetitions in interleaved rounds; median reported, spread as min–max and IQR; wall clock',
