@@ -14,6 +14,7 @@ import { DEFAULT_PROTOCOL, describeProtocol, measure, type Measurement, type Pro
 import { tfjsOnOurDevice } from './peers/tfjs-device.js';
 import { formatPlans, type PlanUse, withPlans } from '../measure/plans.js';
 import { formatRuleVsTuned, ruleVsTuned, type RuleVsTuned, sideBySideTable } from './plans.js';
+import { seededValues } from '../tune/inputs.js';
 
 type Tf = Awaited<ReturnType<typeof tfjsOnOurDevice>>;
 
@@ -58,15 +59,7 @@ interface Workload {
   dispose: () => void;
 }
 
-const rand = (n: number, seed: number) => {
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-};
+const rand = seededValues;
 
 /** Sample indices spread over an output of `size` elements. */
 const samples = (size: number, count = 64) => Array.from({ length: Math.min(size, count) }, (_, i) => Math.floor(((i + 0.5) * size) / Math.min(size, count)));

@@ -8,3 +8,4 @@ export { sgdUpdate, adamUpdate } from './ops/optim.js';
 export { pack16, unpack16, indexBitsFor, MAX_PACKED_INDEX } from '../formats/index.js';
 export { kernelSettingsOf } from './webgpu/kernel-settings.js';
 export { SPARSE_FAMILIES, sparseVariants } from '../kernels/sparse/candidates.js';
+export { observingPlans } from '../gpu/profile.js';

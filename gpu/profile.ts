@@ -157,3 +157,17 @@ export function deviceSettings(facts: AdapterFacts, limits: PlannerLimits): Kern
   const envKernels = envValue('WGPRUNE_KERNEL');
   return { profile: chosen.profile, profileReason: chosen.reason, limits, forced: envKernels ? parseKernelOverrides(envKernels) : {}, tuned: null };
 }
+
+/** Runs `work` with every plan made under `s` also passed to `record` (after any observer already installed, restored after). */
+export async function observingPlans<T>(s: KernelSettings, record: (r: PlanRecord) => void, work: () => T | Promise<T>): Promise<T> {
+  const before = s.onPlan;
+  s.onPlan = (r) => {
+    before?.(r);
+    record(r);
+  };
+  try {
+    return await work();
+  } finally {
+    s.onPlan = before;
+  }
+}

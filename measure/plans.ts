@@ -4,7 +4,7 @@
  * installed keeps hearing them, and is restored afterwards). A backend without kernel variants
  * (the CPU reference) plans nothing, and nothing is recorded.
  */
-import { type BackendName, getBackend, kernelSettingsOf, type PlanRecord } from '../engine/internal.js';
+import { type BackendName, getBackend, kernelSettingsOf, observingPlans, type PlanRecord } from '../engine/internal.js';
 import { distinctPlans, type PlanUse } from './plan-summary.js';
 
 export { countPlans, distinctPlans, formatPlanCounts, formatPlans, planKey } from './plan-summary.js';
@@ -19,16 +19,7 @@ export function plansKernels(backend: BackendName = 'webgpu'): boolean {
 export async function recordingPlans<T>(record: (r: PlanRecord) => void, fn: () => T | Promise<T>, backend: BackendName = 'webgpu'): Promise<T> {
   const s = kernelSettingsOf(getBackend(backend));
   if (!s) return await fn();
-  const before = s.onPlan;
-  s.onPlan = (r) => {
-    before?.(r);
-    record(r);
-  };
-  try {
-    return await fn();
-  } finally {
-    s.onPlan = before;
-  }
+  return observingPlans(s, record, fn);
 }
 
 /** Runs `work` once and returns its result with the distinct plans it made and every record. */

@@ -23,7 +23,7 @@
  * layer is zero — an unpruned model, which sparse kernels only slow down.
  */
 import {
-  type BlockShape, kernelSettingsOf, type KernelSettings, noGrad, type PlanRecord, randn, SPARSE_FAMILIES, type SparseMatrix, sparseVariants, sync, type Tensor,
+  type BlockShape, kernelSettingsOf, observingPlans, type KernelSettings, noGrad, type PlanRecord, randn, SPARSE_FAMILIES, type SparseMatrix, sparseVariants, sync, type Tensor,
 } from '../../engine/internal.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
@@ -229,19 +229,6 @@ async function convertLayer(layer: Linear | Conv2d, name: string, x: Tensor | nu
   return best!;
 }
 
-/** Runs `work` with every kernel plan made passed to `record` (after any observer already installed). */
-async function recordingPlans<T>(s: KernelSettings, record: (r: PlanRecord) => void, work: () => Promise<T>): Promise<T> {
-  const before = s.onPlan;
-  s.onPlan = (r) => {
-    before?.(r);
-    record(r);
-  };
-  try {
-    return await work();
-  } finally {
-    s.onPlan = before;
-  }
-}
 
 const describePlan = (r: PlanRecord) => `${r.family} ${r.variant} (${r.source})`;
 
@@ -255,7 +242,7 @@ async function timeSparse(
 ): Promise<{ seconds: number; kernel: string | null }> {
   const reps = o.reps ?? 5;
   const records: PlanRecord[] = [];
-  const planned = await recordingPlans(s, (r) => records.push(r), () => medianTime(run, reps));
+  const planned = await observingPlans(s, (r) => records.push(r), () => medianTime(run, reps));
   const rec = records.find((r) => SPARSE_FAMILIES.includes(r.family));
   if (!rec) return { seconds: planned, kernel: null };
   const variants = o.variants === 'all' && s.forced[rec.family] === undefined ? sparseVariants(rec.family, rec.args, s) : [];
