@@ -1,5 +1,5 @@
 /**
- * The Dawn GC crash (DESIGN.md §2): if the GPU instance from `create()` is not kept
+ * The Dawn GC crash: if the GPU instance from `create()` is not kept
  * referenced, V8 collects it and the process later dies (futex error, segfault, hang),
  * typically after heavy CPU work and a GC. Here: many tensors allocated and dropped,
  * CPU churn and forced collections between dispatches, and every result verified.

@@ -4,7 +4,8 @@
  * and walks k four steps at a time; how A(row, p) and B(p, col) are fetched is
  * supplied by an `OperandCode` (plain strided/vec4 loads for matmul, on-the-fly
  * im2col addressing for convolution). No workgroup memory: llvmpipe vectorises across
- * invocations, so registers and `vec4` loads pay more than shared tiles (DESIGN.md §2).
+ * invocations, so registers and `vec4` loads pay more than shared tiles (measured there; the
+ * workgroup-memory GEMM for GPUs is matmul/shared-gemm.ts).
  *
  * Names visible to operand code: M, K, N (parameters m, k, n), A_BATCH, B_BATCH, SPLITS,
  * K_CHUNK, `batch` (the GEMM batch of this invocation), `aOff`, `bOff`, `row0`, `col0`,
