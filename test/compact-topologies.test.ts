@@ -9,8 +9,8 @@ import { Generator, init, mul, setBackend, shutdown, type Tensor } from '../engi
 import {
   AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Residual, Sequential, Sigmoid, Tanh,
 } from '../nn/index.js';
-import { applyMask, buildDependencyGraph, compact, compactWithPlan, isPruned, maskValues, prune, UnsupportedLayerError } from '../pruning/index.js';
-import { expectSameOutputs, outputs, randomInput, randomizeBatchNorms, shapes, snapshot } from './helpers/compact.js';
+import { buildDependencyGraph, compact, compactWithPlan, isPruned, prune, UnsupportedLayerError } from '../pruning/index.js';
+import { expectSameOutputs, maskGroups, outputs, randomInput, randomizeBatchNorms, shapes, snapshot } from './helpers/compact.js';
 
 beforeAll(async () => {
   await init({ backend: 'cpu' });
@@ -64,26 +64,6 @@ function mlp(seed = 3): Sequential {
   );
 }
 
-/** Masks out the whole group of `layer`'s output channels `channels`: every Conv2d/Linear row and BatchNorm entry in it. */
-async function pruneGroups(model: Module, inputShape: number[], layer: string, channels: number[]): Promise<void> {
-  const graph = buildDependencyGraph(model, { inputShape });
-  const modules = new Map(model.namedModules());
-  for (const c of channels) {
-    for (const m of graph.groupOf(layer, c).members) {
-      if (m.role === 'in') continue;
-      const mod = modules.get(m.layer)!;
-      for (const name of ['weight', 'bias']) {
-        const p = mod.parameter(name) ?? mod.parameter(`${name}_orig`);
-        if (!p) continue;
-        const mask = await maskValues(mod, name);
-        const per = mask.length / p.shape[0]!;
-        mask.fill(0, m.index * per, (m.index + 1) * per);
-        applyMask(mod, name, mask);
-      }
-    }
-  }
-}
-
 describe('residual blocks', () => {
   it('the dependency graph couples the channels a residual addition joins', () => {
     const g = buildDependencyGraph(resnet(), { inputShape: [3, 8, 8] });
@@ -105,8 +85,8 @@ describe('residual blocks', () => {
   it('removes whole residual groups (shortcut conv, body conv, both BNs, head columns) with outputs unchanged', async () => {
     const model = resnet();
     randomizeBatchNorms(model);
-    await pruneGroups(model, [3, 8, 8], 'block2.shortcut.0', [1, 5, 6, 11]);
-    await pruneGroups(model, [3, 8, 8], 'stem.0', [0, 7]);
+    await maskGroups(model, [3, 8, 8], 'block2.shortcut.0', [1, 5, 6, 11]);
+    await maskGroups(model, [3, 8, 8], 'stem.0', [0, 7]);
     await prune(model, { granularity: 'filter', sparsity: 0.5, layers: ['block1.body.0', 'block2.body.0'] });
     model.eval();
     for (const inputShape of [[3, 8, 8], undefined]) {

@@ -15,33 +15,14 @@ import {
   setBackend, sigmoid, sign, addcmul, slice, softmax, sqrt, squeeze, sub, sum, tanh, tensor, Tensor, transpose, unsqueeze, where, maxPool2d,
 } from '../index.js';
 import type { Operand } from '../engine/ops/elementwise.js';
-import { expectClose, expectParity, initBoth, type InputSpec, shutdown, type Tolerance } from './helpers/backends.js';
+import { expectClose, expectParity, initBoth, shutdown, type Tolerance } from './helpers/backends.js';
+import { awayFromZero, bits, input, normal, positive, sizeOf, smallInts, type Values } from './helpers/values.js';
 
 beforeAll(initBoth);
 afterAll(shutdown);
 
 // ---------------------------------------------------------------------------
-// Inputs and tolerances
-
-type Values = (g: Generator) => number;
-const normal: Values = (g) => g.normal();
-/** Bases for log, sqrt and pow: well inside the domain. */
-const positive: Values = (g) => 0.25 + 2 * g.uniform();
-/** |x| ≥ 0.25: keeps reciprocals bounded and keeps away from the kinks of abs/relu/sign. */
-const awayFromZero: Values = (g) => {
-  const v = g.normal();
-  return v < 0 ? v - 0.25 : v + 0.25;
-};
-/** Small integers: ties for comparisons, argmax and max/min. */
-const smallInts: Values = (g) => g.int(5) - 2;
-/** Conditions for where(). */
-const bits: Values = (g) => g.int(2);
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
-
-function input(g: Generator, shape: readonly number[], values: Values = normal, requiresGrad = true): InputSpec {
-  return { shape: [...shape], data: Float32Array.from({ length: sizeOf(shape) }, () => values(g)), requiresGrad };
-}
+// Inputs (test/helpers/values.ts) and tolerances
 
 /**
  * Tolerances. The default (rtol 1e-4, atol 1e-5) holds everywhere, long rows

@@ -20,21 +20,15 @@ import type { MatmulGeometry } from '../engine/backend.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { KernelSettings } from '../gpu/profile.js';
 import { planMatmul } from '../kernels/matmul/plan.js';
-import { expectClose, initBoth, type InputSpec, shutdown } from './helpers/backends.js';
+import { expectClose, initBoth, shutdown } from './helpers/backends.js';
 import { itProperty, maxAbs, parity, seedArb } from './helpers/property.js';
+import { awayFromZero, input, normal, positive, sizeOf, smallInts, type Values } from './helpers/values.js';
 
 beforeAll(initBoth);
 afterAll(shutdown);
 
-type Values = (g: Generator) => number;
-const normal: Values = (g) => g.normal();
-const positive: Values = (g) => 0.25 + 2 * g.uniform();
-const awayFromZero: Values = (g) => (g.uniform() < 0.5 ? -0.25 : 0.25) + g.normal();
-const smallInts: Values = (g) => g.int(5) - 2;
 const dim = (min: number, max: number) => fc.integer({ min, max });
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
-const input = (g: Generator, shape: readonly number[], values: Values = normal, requiresGrad = true): InputSpec =>
-  ({ shape: [...shape], data: Float32Array.from({ length: size(shape) }, () => values(g)), requiresGrad });
+const size = sizeOf;
 
 // ---------------------------------------------------------------------------
 // Elementwise on strided views

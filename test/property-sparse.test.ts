@@ -29,10 +29,10 @@ import { csrDefaultLayout, csrSpmmProblem, type CsrSpmmPlan, csrTexturesFit, pla
 import { sparseConvWith } from '../kernels/sparse/sparse-conv.js';
 import { planSparseConv, shiftedRowTile, sparseConvCandidates, sparseConvProblem } from '../kernels/sparse/conv-plan.js';
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, type Module, ReLU, Sequential } from '../nn/index.js';
-import { applyMask, buildDependencyGraph, compactWithPlan, maskValues } from '../pruning/index.js';
+import { compactWithPlan } from '../pruning/index.js';
 import { Generator } from '../engine/index.js';
 import { expectClose, initBoth, shutdown } from './helpers/backends.js';
-import { expectSameOutputs, outputs, randomInput, randomizeBatchNorms } from './helpers/compact.js';
+import { expectSameOutputs, maskGroups, outputs, randomInput, randomizeBatchNorms } from './helpers/compact.js';
 import { itProperty, maxAbs, seedArb } from './helpers/property.js';
 import { denseLinear, type Pattern, randomDense, randomSparse } from './helpers/sparse.js';
 
@@ -186,25 +186,6 @@ function net(a: { c1: number; c2: number; f: number; bn: boolean; pool: boolean;
   return new Sequential(...layers);
 }
 
-/** Masks out output channels `channels` of `layer` with everything coupled to them (weight rows, bias, BatchNorm entries). */
-async function maskChannels(model: Module, layer: string, channels: number[]): Promise<void> {
-  const graph = buildDependencyGraph(model, { inputShape: [3, 8, 8] });
-  const modules = new Map(model.namedModules());
-  for (const ch of channels) {
-    for (const m of graph.groupOf(layer, ch).members) {
-      if (m.role === 'in') continue;
-      const mod = modules.get(m.layer)!;
-      for (const name of ['weight', 'bias']) {
-        const p = mod.parameter(name) ?? mod.parameter(`${name}_orig`);
-        if (!p) continue;
-        const mask = await maskValues(mod, name);
-        const per = mask.length / p.shape[0]!;
-        mask.fill(0, m.index * per, (m.index + 1) * per);
-        applyMask(mod, name, mask);
-      }
-    }
-  }
-}
 
 /** Channels to mask: mostly some (never all), sometimes every one (compaction then keeps one). */
 const subsetOf = (n: number) => {
@@ -219,9 +200,9 @@ describe('compaction', () => {
     setBackend('webgpu');
     const model = net(a);
     if (a.bn) randomizeBatchNorms(model, a.seed);
-    await maskChannels(model, 'conv1', m1);
-    await maskChannels(model, 'conv2', m2);
-    await maskChannels(model, 'fc', m3);
+    await maskGroups(model, [3, 8, 8], 'conv1', m1);
+    await maskGroups(model, [3, 8, 8], 'conv2', m2);
+    await maskGroups(model, [3, 8, 8], 'fc', m3);
     const pruned = m1.length + m2.length + m3.length;
     note(pruned === 0 ? 'nothing masked' : [m1.length === a.c1, m2.length === a.c2, m3.length === a.f].some(Boolean) ? 'a whole layer masked' : 'some channels masked');
     note(`roundTo ${roundTo}`);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { Generator, noGrad, type Tensor, tensor, tidy } from '../../engine/index.js';
 import { BatchNorm1d, BatchNorm2d, type Module } from '../../nn/index.js';
+import { applyMask, buildDependencyGraph, maskValues } from '../../pruning/index.js';
 
 /** Output of `model` on `x` (host data of `shape`), read back. */
 export async function outputs(model: Module, x: Float32Array, shape: number[]): Promise<Float32Array> {
@@ -59,4 +60,24 @@ export async function snapshot(model: Module): Promise<Map<string, { shape: numb
 /** Shapes of every state-dict entry. */
 export function shapes(model: Module): Record<string, number[]> {
   return Object.fromEntries([...model.stateDict()].map(([k, t]) => [k, [...t.shape]]));
+}
+
+/** Masks out the whole group of `layer`'s output channels `channels`: every Conv2d/Linear row, bias and BatchNorm entry coupled to them. */
+export async function maskGroups(model: Module, inputShape: number[], layer: string, channels: number[]): Promise<void> {
+  const graph = buildDependencyGraph(model, { inputShape });
+  const modules = new Map(model.namedModules());
+  for (const c of channels) {
+    for (const m of graph.groupOf(layer, c).members) {
+      if (m.role === 'in') continue;
+      const mod = modules.get(m.layer)!;
+      for (const name of ['weight', 'bias']) {
+        const p = mod.parameter(name) ?? mod.parameter(`${name}_orig`);
+        if (!p) continue;
+        const mask = await maskValues(mod, name);
+        const per = mask.length / p.shape[0]!;
+        mask.fill(0, m.index * per, (m.index + 1) * per);
+        applyMask(mod, name, mask);
+      }
+    }
+  }
 }
