@@ -14,6 +14,7 @@
  * failed and not timed.
  */
 import { Generator, noGrad, type Tensor, tensor } from '../engine/internal.js';
+import { outputError } from '../measure/output-error.js';
 import { fuseForInference, type Module, SparseSequential, toSparse } from '../nn/index.js';
 import { compactWithPlan } from '../pruning/index.js';
 import type { Format } from './results.js';
@@ -47,13 +48,7 @@ export async function relativeOutputError(a: Module, b: Module, x: Tensor): Prom
   try {
     const [va, vb] = await Promise.all([ya.toArray(), yb.toArray()]);
     if (va.length !== vb.length) throw new Error(`output sizes differ (${va.length} vs ${vb.length})`);
-    let scale = 0, worst = 0;
-    for (let i = 0; i < va.length; i++) {
-      scale = Math.max(scale, Math.abs(va[i]!));
-      const d = Math.abs(va[i]! - vb[i]!);
-      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-    }
-    return scale > 0 ? worst / scale : worst;
+    return outputError(vb, va);
   } finally {
     ya.dispose();
     yb.dispose();

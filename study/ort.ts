@@ -9,6 +9,7 @@
  */
 import { noGrad, type Tensor, tensor } from '../engine/internal.js';
 import { openOrtSession, type OrtRuntime, timeOnOrt } from '../measure/ort.js';
+import { outputError } from '../measure/output-error.js';
 import { type Module, toOnnx } from '../nn/index.js';
 import { type BuiltFormat, OUTPUT_TOLERANCE, probeInput } from './formats.js';
 import { StudyStopped } from './method.js';
@@ -27,16 +28,10 @@ export interface OrtRunOptions {
   phase: (text: string, fraction?: number) => void;
 }
 
-/** max |a − b| / max |b| (a NaN anywhere is infinitely wrong). */
+/** outputError(a, b), refusing outputs of different sizes. */
 function relativeError(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new Error(`output sizes differ (${a.length} vs ${b.length})`);
-  let scale = 0, worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    const d = Math.abs(a[i]! - b[i]!);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  return scale > 0 ? worst / scale : worst;
+  return outputError(a, b);
 }
 
 async function outputsOf(model: Module, x: Tensor): Promise<Float32Array> {

@@ -12,6 +12,7 @@ import { conv2d, getBackend, matmul, type Measurement, measure, nn, noGrad, type
 import type { WebGpuBackend } from '../../engine/webgpu/backend.js';
 import { benchWeights } from '../../bench/sparse-masks.js';
 import { probeInput } from '../../study/formats.js';
+import { outputError } from '../../measure/output-error.js';
 import { loadOrt, ortInfo, ortWasm, ortWebGpu } from './ort.js';
 
 export const PEER_TOLERANCE = 1e-3;
@@ -60,17 +61,6 @@ interface Contender {
 }
 
 type Tf = typeof import('@tensorflow/tfjs-core');
-
-function relError(ours: Float32Array, other: Float32Array): number {
-  if (ours.length !== other.length) return Infinity;
-  let scale = 0, worst = 0;
-  for (let i = 0; i < ours.length; i++) {
-    scale = Math.max(scale, Math.abs(ours[i]!));
-    const d = Math.abs(ours[i]! - other[i]!);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  return scale > 0 ? worst / scale : worst;
-}
 
 const why = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 
@@ -239,7 +229,7 @@ export async function runPeers(setup: PeerSetup, hooks: PeerHooks): Promise<{ ca
           return pc.rows.push(rowOf(runtime, 'failed', `could not start: ${why(e)}`));
         }
         try {
-          const err = relError(reference, await c.output());
+          const err = outputError(await c.output(), reference);
           if (!(err <= PEER_TOLERANCE)) {
             await c.release();
             return pc.rows.push(rowOf(runtime, 'differs', `outputs differ from ours by ${err.toExponential(2)} (relative; limit ${PEER_TOLERANCE}), so it is not timed`, err));
